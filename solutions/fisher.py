@@ -60,7 +60,10 @@ def fisher_information(mdp: TabularMDP, policy: LogLinearPolicy, theta: ArrayLik
     d = discounted_state_distribution(mdp, pi)  # d^theta, not d^{theta0} or mu0
     psi = score_function(policy, theta)
     weights = d[:, None] * pi  # d(s) pi(a|s), shape (S, A)
-    return np.einsum("sa,sak,sal->kl", weights, psi, psi)
+    # F = sum_{s,a} w(s,a) psi psi^T = Y^T Y with rows Y[(s,a)] = sqrt(w(s,a)) psi(s,a): one matmul
+    # (BLAS syrk, exactly symmetric) instead of a k*k*S*A einsum loop.
+    Y = (np.sqrt(weights)[:, :, None] * psi).reshape(-1, psi.shape[-1])  # (S*A, k)
+    return Y.T @ Y
     # END SOLUTION
 
 

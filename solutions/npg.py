@@ -156,7 +156,7 @@ def conjugate_gradient(
     p = g.copy()  # search direction
     rr = r @ r
     for _ in range(iters):
-        if rr < tol:
+        if rr < tol or rr == 0.0:  # converged; an exact zero residual also stops (tol = 0 would give 0/0)
             break
         z = np.asarray(fvp(p), dtype=float)  # F p: the one Fisher-vector product of this iteration
         alpha = rr / (p @ z)

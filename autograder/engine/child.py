@@ -1,0 +1,314 @@
+"""The sandbox child: imports a student's code and calls its functions on request.
+
+This file runs as a *script* inside the sandbox (``python -I child.py``), beside a pristine
+``mdp.py`` and the student's files; it imports nothing from the autograder, so nothing of the
+grader or the reference is loaded into the student's process. The grader imports this module only
+for the plain-data codec (``encode`` / ``decode``), which is shared by both sides.
+
+Wire format: each message is a 4-byte big-endian length and a UTF-8 JSON object. Arrays travel as
+``{"__nd__": [dtype, shape, base64 bytes]}`` with a numeric dtype; nothing is ever pickled.
+Requests: ``{"op": "import", "module": m}``, ``{"op": "call", "module": m, "func": f, "args": [...],
+"kwargs": {...}}``. During a call the child may ask ``{"op": "fvp", "v": array}`` and wait for
+``{"value": array}`` (Fisher-vector products are served, and counted, by the grader). Replies:
+``{"ok": true, "value": ..., "seconds": t}`` or ``{"ok": false, "kind": ..., "error": ...}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import struct
+import sys
+import time
+import traceback
+from typing import Any
+
+# Largest message either side accepts (bytes).
+MAX_MESSAGE = 64 * 1024 * 1024
+_DTYPE_RE = re.compile(r"^[<>|=]?[biuf][1248]$")
+
+
+# ----------------------------------------------------------------------------------------------
+# Plain-data codec (used on both sides).
+# ----------------------------------------------------------------------------------------------
+def encode(value: Any, _depth: int = 0) -> Any:
+    """Encode numbers, numeric arrays, and lists/tuples of them as JSON-ready plain data.
+
+    Anything else (objects, strings, object or complex arrays) raises TypeError with a message
+    meant for the student.
+    """
+    import numpy as np
+
+    if _depth > 8:
+        raise TypeError("returned value is nested too deeply")
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return {"__nd__": ["|b1", [], base64.b64encode(bytes([bool(value)])).decode()]}
+    if isinstance(value, (list, tuple)):
+        return {"__seq__": [encode(v, _depth + 1) for v in value]}
+    if isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, np.ndarray):
+        arr = np.asarray(value)
+    else:
+        raise TypeError(
+            f"returned an object of type {type(value).__name__}; expected a number or a numpy array"
+        )
+    arr = np.array(arr, order="C", subok=False)  # a plain C-ordered copy: ndarray subclasses dropped
+    if arr.dtype.kind not in "biuf" or arr.dtype.itemsize > 8:
+        raise TypeError(f"returned an array of dtype {arr.dtype}; expected a numeric (int or float) array")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize == 2:
+        arr = arr.astype(np.float32)
+    return {"__nd__": [arr.dtype.str, list(arr.shape), base64.b64encode(arr.tobytes()).decode()]}
+
+
+def decode(value: Any) -> Any:
+    """Decode what ``encode`` produced, trusting nothing: numeric dtypes only, sizes checked.
+
+    Returns plain ``numpy.ndarray`` (never a subclass), lists, or None.
+    """
+    import numpy as np
+
+    if value is None:
+        return None
+    if isinstance(value, dict) and len(value) == 1:
+        if "__seq__" in value and isinstance(value["__seq__"], list):
+            return [decode(v) for v in value["__seq__"]]
+        if "__nd__" in value:
+            spec = value["__nd__"]
+            if not (isinstance(spec, list) and len(spec) == 3):
+                raise ValueError("malformed array")
+            dtype, shape, data = spec
+            if not (isinstance(dtype, str) and _DTYPE_RE.match(dtype)):
+                raise ValueError(f"refused dtype {dtype!r}")
+            if not (isinstance(shape, list) and len(shape) <= 8):
+                raise ValueError("malformed shape")
+            if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**40 for n in shape):
+                raise ValueError("malformed shape")
+            if not isinstance(data, str):
+                raise ValueError("malformed array data")
+            raw = base64.b64decode(data, validate=True)
+            dt = np.dtype(dtype)
+            count = 1
+            for n in shape:
+                count *= n
+            if count * dt.itemsize != len(raw):
+                raise ValueError("array data does not match its shape")
+            return np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+    raise ValueError(f"unexpected value of type {type(value).__name__}")
+
+
+def write_message(fd: int, message: dict) -> None:
+    """Write one length-prefixed JSON message to a file descriptor."""
+    data = json.dumps(message, allow_nan=False).encode()
+    payload = struct.pack(">I", len(data)) + data
+    view = memoryview(payload)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_exact(fd: int, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError("the other side closed the channel")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_message(fd: int) -> dict:
+    (size,) = struct.unpack(">I", read_exact(fd, 4))
+    if size > MAX_MESSAGE:
+        raise ValueError(f"message of {size} bytes is larger than the limit")
+    message = json.loads(read_exact(fd, size))
+    if not isinstance(message, dict):
+        raise ValueError("message is not an object")
+    return message
+
+
+# ----------------------------------------------------------------------------------------------
+# The child's main loop.
+# ----------------------------------------------------------------------------------------------
+class _Channel:
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self.read_fd = read_fd
+        self.write_fd = write_fd
+
+    def send(self, message: dict) -> None:
+        write_message(self.write_fd, message)
+
+    def receive(self) -> dict:
+        return read_message(self.read_fd)
+
+
+def _short_traceback(exc: BaseException, workdir: str) -> str:
+    """The traceback of the student's frames only (paths relative to the sandbox folder)."""
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if f.filename.startswith(workdir) and not f.filename.endswith("_grader_child.py")
+    ]
+    lines = []
+    for f in frames[-6:]:
+        name = os.path.relpath(f.filename, workdir) if f.filename.startswith(workdir) else f.filename
+        lines.append(f'  File "{name}", line {f.lineno}, in {f.name}\n    {f.line or ""}'.rstrip())
+    head = f"{type(exc).__name__}: {exc}"
+    if len(head) > 2000:
+        head = head[:2000] + " ..."
+    return ("Traceback (most recent call last):\n" + "\n".join(lines) + "\n" + head) if lines else head
+
+
+class _Child:
+    def __init__(self, channel: _Channel, workdir: str, layout: dict) -> None:
+        self.channel = channel
+        self.workdir = workdir
+        self.layout = layout  # {"notebook": filename or None}
+        self.modules: dict[str, Any] = {}
+        self.notebook_ns: dict[str, Any] | None = None
+        self.notebook_errors: list[str] = []
+
+    # -- modules -------------------------------------------------------------------------------
+    def _load_notebook(self) -> dict:
+        if self.notebook_ns is None:
+            import types
+
+            with open(os.path.join(self.workdir, self.layout["notebook"]), encoding="utf-8") as fh:
+                cells = json.load(fh)
+            module = types.ModuleType("notebook")
+            module.__file__ = os.path.join(self.workdir, "notebook.py")
+            sys.modules["notebook"] = module
+            ns = module.__dict__
+            for index, source in cells:
+                try:
+                    code = compile(source, os.path.join(self.workdir, f"cell_{index}"), "exec")
+                    exec(code, ns)  # noqa: S102 - this *is* the sandboxed student process
+                except BaseException as exc:  # a failing cell must not stop the others
+                    if isinstance(exc, SystemExit):
+                        pass
+                    self.notebook_errors.append(f"cell {index}: {type(exc).__name__}: {exc}")
+            self.notebook_ns = ns
+        return self.notebook_ns
+
+    def _module(self, name: str) -> Any:
+        if self.layout.get("notebook"):
+            return self._load_notebook()
+        if name not in self.modules:
+            import importlib
+
+            self.modules[name] = vars(importlib.import_module(name))
+        return self.modules[name]
+
+    # -- arguments -----------------------------------------------------------------------------
+    def _argument(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            key = next(iter(value))
+            if key == "__mdp__":
+                import mdp
+
+                spec = value[key]
+                return mdp.TabularMDP(
+                    decode(spec["P"]), decode(spec["r"]), float(spec["gamma"]), decode(spec["mu0"])
+                )
+            if key == "__policy__":
+                import mdp
+
+                spec = value[key]
+                return mdp.LogLinearPolicy(decode(spec["phi"]), decode(spec["mask"]).astype(bool))
+            if key == "__rng__":
+                import numpy as np
+
+                return np.random.default_rng(int(value[key]))
+            if key == "__fvp__":
+                return self._fvp
+            if key == "__float__":
+                return float(value[key])
+        if isinstance(value, dict) and "__seq__" in value:
+            return [self._argument(v) for v in value["__seq__"]]
+        if isinstance(value, dict):
+            return decode(value)
+        return value
+
+    def _fvp(self, v: Any) -> Any:
+        self.channel.send({"op": "fvp", "v": encode(v)})
+        reply = self.channel.receive()
+        if "error" in reply:
+            raise ValueError(reply["error"])
+        return decode(reply["value"])
+
+    # -- requests ------------------------------------------------------------------------------
+    def handle(self, request: dict) -> dict:
+        op = request.get("op")
+        if op == "import":
+            start = time.perf_counter()
+            try:
+                self._module(request["module"])
+            except BaseException as exc:
+                return {"ok": False, "kind": "import", "error": _short_traceback(exc, self.workdir)}
+            reply = {"ok": True, "seconds": time.perf_counter() - start}
+            if self.notebook_errors:
+                reply["notes"] = self.notebook_errors[:20]
+            return reply
+        if op == "call":
+            try:
+                namespace = self._module(request["module"])
+            except BaseException as exc:
+                return {"ok": False, "kind": "import", "error": _short_traceback(exc, self.workdir)}
+            func = namespace.get(request["func"])
+            if func is None:
+                return {"ok": False, "kind": "missing", "error": f"{request['func']} is not defined"}
+            if not callable(func):
+                return {"ok": False, "kind": "missing", "error": f"{request['func']} is not a function"}
+            args = [self._argument(a) for a in request.get("args", [])]
+            kwargs = {k: self._argument(v) for k, v in request.get("kwargs", {}).items()}
+            start = time.perf_counter()
+            try:
+                result = func(*args, **kwargs)
+            except BaseException as exc:
+                kind = "not-implemented" if isinstance(exc, NotImplementedError) else "exception"
+                return {"ok": False, "kind": kind, "error": _short_traceback(exc, self.workdir)}
+            seconds = time.perf_counter() - start
+            try:
+                value = encode(result)
+            except BaseException as exc:
+                return {"ok": False, "kind": "bad-output", "error": str(exc)}
+            return {"ok": True, "value": value, "seconds": seconds}
+        return {"ok": False, "kind": "protocol", "error": f"unknown op {op!r}"}
+
+
+def main() -> None:
+    workdir = os.path.dirname(os.path.abspath(__file__))
+    # The protocol keeps private copies of stdin/stdout; the student's prints go to stderr.
+    read_fd = os.dup(0)
+    write_fd = os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.path.insert(0, workdir)
+    os.chdir(workdir)
+    with open(os.path.join(workdir, "layout.json"), encoding="utf-8") as fh:
+        layout = json.load(fh)
+    channel = _Channel(read_fd, write_fd)
+    child = _Child(channel, workdir, layout)
+    import numpy  # noqa: F401  (imported before any student code, so its start-up is not charged)
+
+    channel.send({"op": "ready"})
+    while True:
+        try:
+            request = channel.receive()
+        except EOFError:
+            return
+        try:
+            reply = child.handle(request)
+            channel.send(reply)
+        except BaseException as exc:  # e.g. a value JSON cannot hold
+            channel.send({"ok": False, "kind": "protocol", "error": f"{type(exc).__name__}: {exc}"})
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

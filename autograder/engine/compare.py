@@ -1,0 +1,184 @@
+"""Comparing a student's output with the reference, and feedback that teaches.
+
+Every failure message names the input (small inputs in full, big ones by seed and shape), the
+expected and the obtained values, the tolerance, and -- where the wrong value matches an entry of
+the suite's catalogue of known mistakes -- the mistake, with what to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from .sandbox import CallResult
+from .suite import Outcome
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """``|got - expected| <= atol + rtol * |expected|``, elementwise (numpy's allclose)."""
+
+    rtol: float = 1e-5
+    atol: float = 1e-8
+
+    def __str__(self) -> str:
+        return f"|got - expected| <= atol + rtol * |expected| with rtol={self.rtol:g}, atol={self.atol:g}"
+
+    def close(self, got: np.ndarray, expected: np.ndarray, equal_nan: bool = False) -> bool:
+        got = np.asarray(got, dtype=float)
+        expected = np.asarray(expected, dtype=float)
+        if got.shape != expected.shape:
+            return False
+        with np.errstate(invalid="ignore", over="ignore"):
+            return bool(np.all(np.isclose(got, expected, rtol=self.rtol, atol=self.atol, equal_nan=equal_nan)))
+
+
+DEFAULT = Tolerance()
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known mistake: ``title`` names it; ``hint`` says what the maths wants instead."""
+
+    key: str
+    title: str
+    hint: str
+
+
+def format_value(x: Any, max_items: int = 12) -> str:
+    """A short, readable rendering of a number or array (summarised when large)."""
+    if x is None:
+        return "None"
+    if isinstance(x, list):
+        return "(" + ", ".join(format_value(v, max_items) for v in x) + ")"
+    arr = np.asarray(x)
+    if arr.ndim == 0:
+        return np.array2string(arr, precision=8)
+    if arr.size <= max_items:
+        return np.array2string(arr, precision=8, separator=", ", suppress_small=False, max_line_width=100)
+    flat = arr.astype(float).ravel() if arr.dtype.kind in "biuf" else arr.ravel()
+    head = ", ".join(f"{v:.6g}" for v in flat[:6])
+    finite = np.isfinite(flat) if flat.dtype.kind == "f" else np.ones(flat.shape, bool)
+    stats = ""
+    if flat.dtype.kind in "biuf" and finite.any():
+        stats = f"; min {flat[finite].min():.6g}, max {flat[finite].max():.6g}"
+    return f"array of shape {arr.shape}: [{head}, ...]{stats}"
+
+
+_FAILURES = {
+    "exception": "raised an exception",
+    "not-implemented": "is not implemented yet (it raises NotImplementedError)",
+    "missing": "was not found",
+    "import": "could not be imported",
+    "timeout": "did not finish in time",
+    "crash": "crashed the Python process",
+    "bad-output": "returned something that is not a number or a numeric array",
+    "budget": "was not run: the submission's time budget ran out",
+}
+
+
+def call_failure(result: CallResult, func: str, inputs: str) -> Outcome:
+    """The feedback for a call that gave no value."""
+    what = _FAILURES.get(result.kind, "failed")
+    message = f"Your {func} {what}.\nInput: {inputs}"
+    if result.error:
+        message += f"\n{result.error}"
+    return Outcome(False, message)
+
+
+def numeric_value(
+    result: CallResult, func: str, inputs: str, shape: Optional[tuple[int, ...]] = None, integer: bool = False
+) -> tuple[Optional[np.ndarray], Optional[Outcome]]:
+    """The call's value as a float (or integer) array of the expected shape, or the failure to report.
+
+    A scalar may come back as a 0-d array, a Python number or a 1-element array. NaN and inf are
+    allowed here (they are compared with the expected value, which may itself be inf).
+    """
+    if not result.ok:
+        return None, call_failure(result, func, inputs)
+    value = result.value
+    if isinstance(value, list):
+        return None, Outcome(False, f"Your {func} returned a sequence of {len(value)} items; "
+                             f"expected {'a number' if shape == () else 'an array'}.\nInput: {inputs}")
+    arr = np.asarray(value)
+    if integer:
+        if arr.dtype.kind not in "iub":
+            if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+                arr = arr.astype(np.int64)
+            else:
+                return None, Outcome(False, f"Your {func} returned dtype {arr.dtype}; expected integers.\n"
+                                     f"Input: {inputs}")
+        arr = arr.astype(np.int64)
+    else:
+        arr = arr.astype(float)
+    if shape is not None and arr.shape != shape:
+        if shape == () and arr.size == 1:
+            arr = arr.reshape(())
+        else:
+            return None, Outcome(False, f"Your {func} returned shape {arr.shape}; expected shape {shape}.\n"
+                                 f"Input: {inputs}")
+    return arr, None
+
+
+def diagnose(got: np.ndarray, candidates: Sequence[tuple[Mistake, Any]], tol: Tolerance) -> Optional[Mistake]:
+    """The first catalogued mistake whose value the obtained value matches."""
+    for mistake, wrong in candidates:
+        if wrong is None:
+            continue
+        try:
+            wrong = np.asarray(wrong, dtype=float)
+        except (TypeError, ValueError):
+            continue
+        if wrong.shape == got.shape and tol.close(got, wrong, equal_nan=True):
+            return mistake
+    return None
+
+
+def mismatch(
+    func: str,
+    inputs: str,
+    expected: Any,
+    got: Any,
+    tol: Tolerance = DEFAULT,
+    mistake: Optional[Mistake] = None,
+    reproduce: Optional[str] = None,
+    detail: str = "",
+) -> Outcome:
+    """The feedback for a value that differs from the reference."""
+    lines = [
+        f"Your {func} gave a wrong value.",
+        f"Input: {inputs}",
+        f"Expected: {format_value(expected)}",
+        f"Got:      {format_value(got)}",
+        f"Tolerance: {tol}",
+    ]
+    if detail:
+        lines.append(detail)
+    if mistake is not None:
+        lines.append(f"Likely mistake: {mistake.title}. {mistake.hint}")
+    if reproduce:
+        lines.append("Reproduce it in your notebook:\n    " + reproduce.replace("\n", "\n    "))
+    return Outcome(False, "\n".join(lines), mistake.key if mistake else None)
+
+
+def expect_close(
+    result: CallResult,
+    expected: Any,
+    *,
+    func: str,
+    inputs: str,
+    tol: Tolerance = DEFAULT,
+    mistakes: Sequence[tuple[Mistake, Any]] = (),
+    reproduce: Optional[str] = None,
+) -> Outcome:
+    """Pass when the call returned ``expected`` (same shape, within ``tol``; inf must match inf)."""
+    expected = np.asarray(expected, dtype=float)
+    got, failure = numeric_value(result, func, inputs, shape=expected.shape)
+    if failure is not None:
+        return failure
+    assert got is not None
+    if tol.close(got, expected, equal_nan=False):
+        return Outcome(True)
+    return mismatch(func, inputs, expected, got, tol, diagnose(got, mistakes, tol), reproduce)

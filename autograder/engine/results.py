@@ -1,0 +1,144 @@
+"""Gradescope results.json and the terminal summary of a grade.
+
+The JSON is produced by gradescope-utils' ``JSONTestRunner`` with its ``weight``/``visibility``/
+``number``/``tags`` decorators, guarded against the pitfalls in SPEC.md: every check has already
+run in the sandbox before the unittest run (no ``setUpClass`` that could crash the runner, no
+``subTest``), each grade builds fresh test functions (no ``partial_credit`` state kept between
+runs), and test names come from docstrings (``str(test)`` differs between Python 3.10 and 3.11).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import unittest
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+from gradescope_utils.autograder_utils.decorators import number, tags, visibility, weight
+from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
+
+from .runner import CheckResult, GradeReport
+
+MAX_OUTPUT_CHARS = 8_000  # per test: Gradescope pages stay readable
+
+
+def _test_method(result: CheckResult, index: str) -> Callable[[Any], None]:
+    def test(self: unittest.TestCase) -> None:
+        if not result.outcome.passed:
+            raise AssertionError(_clip(result.outcome.message))
+
+    test.__doc__ = f"{result.check.part}: {result.check.name}"
+    test_tags = [result.check.part, result.check.kind] + ([result.outcome.mistake] if result.outcome.mistake else [])
+    test = weight(round(result.max_score, 6))(test)
+    test.__score__ = round(result.score, 6)  # fresh function per grade: nothing persists
+    test = visibility(result.check.effective_visibility)(test)
+    test = number(index)(test)
+    test = tags(*test_tags)(test)
+    return test
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MAX_OUTPUT_CHARS:
+        return text
+    return text[:MAX_OUTPUT_CHARS] + "\n[... truncated]"
+
+
+def gradescope_results(report: GradeReport, stdout_visibility: str = "hidden") -> dict:
+    """The Gradescope results dictionary (SPEC.md, "Gradescope facts") for a grade."""
+    methods = {}
+    part_index = {p.name: i for i, p in enumerate(report.suite.parts, start=1)}
+    counters: dict[str, int] = {}
+    for order, r in enumerate(report.results):
+        counters[r.check.part] = counters.get(r.check.part, 0) + 1
+        index = f"{part_index[r.check.part]}.{counters[r.check.part]}"
+        methods[f"test_{order:04d}"] = _test_method(r, index)
+    case_class = type("GradedChecks", (unittest.TestCase,), methods)
+    tests = unittest.defaultTestLoader.loadTestsFromTestCase(case_class)
+    stream = io.StringIO()
+    JSONTestRunner(stream=stream, visibility="visible", stdout_visibility=stdout_visibility,
+                   failure_prefix="").run(tests)
+    data = json.loads(stream.getvalue())
+    for test in data["tests"]:
+        test["output_format"] = "text"
+        test["score"] = round(float(test.get("score", 0.0)), 4)
+        test["max_score"] = round(float(test.get("max_score", 0.0)), 4)
+    data["score"] = round(report.score, 4)
+    data["execution_time"] = round(report.seconds, 2)
+    data["output"] = summary_text(report)
+    data["output_format"] = "text"
+    data.setdefault("leaderboard", [])
+    return data
+
+
+def failure_results(message: str, partial: Optional[dict] = None) -> dict:
+    """A valid results dictionary when grading itself failed: visible message, parts kept."""
+    data = partial or {"tests": [], "leaderboard": []}
+    data["score"] = round(sum(float(t.get("score", 0.0)) for t in data.get("tests", [])), 4)
+    data["output"] = f"Autograder failed: {message}\nThe course staff have been told; your submission is kept."
+    data["output_format"] = "text"
+    data["visibility"] = "visible"
+    data.setdefault("stdout_visibility", "hidden")
+    data.setdefault("execution_time", 0)
+    return data
+
+
+def summary_text(report: GradeReport) -> str:
+    """The readable summary: points per part, diagnosed mistakes, notes, printed output."""
+    lines = [f"Score: {report.score:.2f} / {report.max_score:.2f}", ""]
+    width = max(len(p) for p in report.part_scores())
+    for part, (score, max_score) in report.part_scores().items():
+        checks = [r for r in report.results if r.check.part == part]
+        passed = sum(r.outcome.passed for r in checks)
+        lines.append(f"  {part:<{width}}  {score:6.2f} / {max_score:5.2f}   {passed}/{len(checks)} checks passed")
+    mistakes = sorted(set(report.mistakes()))
+    if mistakes:
+        lines += ["", "Diagnosed mistakes: " + ", ".join(mistakes)]
+    if report.notes:
+        lines += ["", "Notes:"] + [f"  - {n}" for n in report.notes]
+    if report.error:
+        lines += ["", f"Autograder problem: {report.error} (your other results are kept)."]
+    return "\n".join(lines)
+
+
+def write_json_atomic(path: Union[str, Path], data: Any) -> None:
+    """Write JSON to ``path`` atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def terminal_report(report: GradeReport, verbose: bool = False) -> str:
+    """The grade as a terminal reads it: the summary, then each failed check's feedback."""
+    lines = [summary_text(report)]
+    failed = [r for r in report.results if not r.outcome.passed]
+    if failed:
+        lines.append("")
+        lines.append(f"Failed checks ({len(failed)}):")
+        for r in failed:
+            lines.append(f"\n[{r.check.part}] {r.check.name}  (0 / {r.max_score:.2f})")
+            message = r.outcome.message if verbose else _clip_lines(r.outcome.message, 14)
+            lines.append("    " + message.replace("\n", "\n    "))
+    if report.printed.strip():
+        lines += ["", "Your code printed (first lines):", _clip_lines(report.printed, 10)]
+    return "\n".join(lines)
+
+
+def _clip_lines(text: str, n: int) -> str:
+    lines = text.splitlines()
+    return "\n".join(lines[:n] + ([f"[... {len(lines) - n} more lines]"] if len(lines) > n else []))

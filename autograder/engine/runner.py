@@ -1,0 +1,172 @@
+"""Grade one submission: run every check of a suite against it in a sandbox, then score.
+
+Scoring rules, on top of pass/fail per check:
+
+* a part's points are shared among its checks by weight;
+* anti-hard-coding: points for the lecture-example checks of a part count only if the part also
+  passes at least one random or hidden case (an implementation that only knows the example's
+  published values earns nothing for them);
+* a failed check of a part whose dependencies also fail says to fix the dependency first.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .isolation import Isolation, detect_isolation
+from .loader import Submission
+from .sandbox import Limits, Sandbox
+from .suite import Check, Context, Outcome, Seeds, Suite, transitive_dependencies
+
+DEFAULT_SUITE = "npg"
+
+
+@dataclass
+class CheckResult:
+    check: Check
+    outcome: Outcome
+    score: float
+    max_score: float
+    seconds: float
+
+
+@dataclass
+class GradeReport:
+    """Everything a grade produced: per-check results, notes and what the student's code printed."""
+
+    suite: Suite
+    results: list[CheckResult]
+    submission: Submission
+    identity: str
+    isolation: str
+    notes: list[str] = field(default_factory=list)
+    printed: str = ""
+    seconds: float = 0.0
+    error: Optional[str] = None  # the grader itself failed (results are partial)
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.results)
+
+    @property
+    def max_score(self) -> float:
+        return sum(p.points for p in self.suite.parts)
+
+    def part_scores(self) -> dict[str, tuple[float, float]]:
+        """``{part: (score, max_score)}`` in suite order."""
+        scores = {p.name: [0.0, p.points] for p in self.suite.parts}
+        for r in self.results:
+            scores[r.check.part][0] += r.score
+        return {k: (v[0], v[1]) for k, v in scores.items()}
+
+    def mistakes(self) -> list[str]:
+        """Diagnosed mistakes (catalogue keys), one per failing check that matched one."""
+        return [r.outcome.mistake for r in self.results if r.outcome.mistake]
+
+
+def load_suite(name: str, seeds: Seeds) -> Suite:
+    """Build suite ``name`` (module ``autograder.suites.<name>`` with ``build(seeds) -> Suite``)."""
+    module = importlib.import_module(f"autograder.suites.{name}")
+    suite = module.build(seeds)
+    suite.validate()
+    return suite
+
+
+def mdp_source(suite_name: str = DEFAULT_SUITE) -> Path:
+    """The grader's pristine copy of the provided ``mdp.py``."""
+    import solutions.mdp
+
+    return Path(solutions.mdp.__file__)
+
+
+def grade_submission(
+    submission: Submission,
+    *,
+    secret: bytes,
+    identity: Optional[str] = None,
+    suite_name: str = DEFAULT_SUITE,
+    limits: Optional[Limits] = None,
+    isolation: Optional[Isolation] = None,
+    hide: Sequence[Path] = (),
+) -> GradeReport:
+    """Grade ``submission`` with suite ``suite_name``; never raises for anything the student did.
+
+    ``identity`` (the Gradescope submission id, or the content digest) seeds the hidden cases
+    together with ``secret``.
+    """
+    start = time.monotonic()
+    identity = identity or submission.digest
+    isolation = isolation or detect_isolation()
+    suite = load_suite(suite_name, Seeds(secret, identity))
+    hidden_paths = list(hide) + [_reference_folder()]
+    results: list[CheckResult] = []
+    report = GradeReport(suite, results, submission, identity, isolation.name, notes=list(submission.notes))
+    if isolation.warning:
+        report.notes.append(isolation.warning)
+    limits = limits or Limits()
+    with Sandbox(submission.sandbox_files(), mdp_source(suite_name), limits, isolation, hidden_paths) as box:
+        context = Context(box, suite)
+        for check in suite.checks:
+            t0 = time.monotonic()
+            try:
+                outcome = check.run(context)
+            except Exception:  # a bug in the suite must not lose the other checks
+                outcome = Outcome(False, "Autograder failed on this check (not your fault; tell the course staff):\n"
+                                  + traceback.format_exc(limit=3))
+                report.error = "a check of the suite failed"
+            results.append(CheckResult(check, outcome, 0.0, 0.0, time.monotonic() - t0))
+        report.notes.extend(f"notebook {n}" for n in box.notes)
+        report.printed = box.printed
+    _score(report)
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def _reference_folder() -> Path:
+    import solutions
+
+    return Path(solutions.__file__).parent
+
+
+def _score(report: GradeReport) -> None:
+    suite = report.suite
+    weights: dict[str, float] = {}
+    for r in report.results:
+        weights[r.check.part] = weights.get(r.check.part, 0.0) + r.check.weight
+    failures: dict[str, int] = {}
+    totals: dict[str, int] = {}
+    for r in report.results:
+        part = suite.part(r.check.part)
+        r.max_score = part.points * r.check.weight / weights[part.name]
+        r.score = r.max_score if r.outcome.passed else 0.0
+        totals[part.name] = totals.get(part.name, 0) + 1
+        if not r.outcome.passed:
+            failures[part.name] = failures.get(part.name, 0) + 1
+    for part in suite.parts:
+        mine = [r for r in report.results if r.check.part == part.name]
+        general = [r for r in mine if r.check.kind in ("random", "hidden")]
+        if general and not any(r.outcome.passed for r in general):
+            for r in mine:
+                if r.check.kind == "example" and r.outcome.passed:
+                    r.score = 0.0
+                    r.outcome = Outcome(
+                        False,
+                        "Passes the lecture example, but fails every random MDP: points for the example "
+                        "count only when the implementation is general (are the example's values hard-coded?).",
+                    )
+                    failures[part.name] = failures.get(part.name, 0) + 1
+        for r in mine:
+            if r.outcome.passed:
+                continue
+            for dep in transitive_dependencies(suite, part.name):
+                if failures.get(dep):
+                    r.outcome.message += (
+                        f"\nNote: your {dep} also fails {failures[dep]} of {totals[dep]} checks; "
+                        f"if {part.name} calls it, fix {dep} first."
+                    )
+                    break

@@ -1,0 +1,435 @@
+"""Run a student's functions in an isolated child process and get plain data back.
+
+The grader never imports student code. A :class:`Sandbox` starts ``child.py`` in a scratch folder
+holding the student's files and the grader's pristine ``mdp.py``, under resource limits and, as the
+machine allows, inside bubblewrap (read-only filesystem, private /tmp, no network, own PID
+namespace, the reference and secrets hidden) or as an unprivileged user. Each call has a wall-clock
+limit; a call that times out, crashes or kills the child costs only that call: the next call starts
+a fresh child. Values come back through :mod:`autograder.engine.child`'s codec and are plain
+``numpy.ndarray`` / lists, never unpickled objects.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from . import child as codec
+from .isolation import Isolation, detect_isolation
+
+CHILD_SCRIPT = Path(codec.__file__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one submission's child processes."""
+
+    call_seconds: float = 10.0  # wall clock for one call (imports included)
+    submission_seconds: float = 120.0  # wall clock for all calls of one submission
+    memory_bytes: int = 1 << 30  # address space of the child
+    cpu_seconds: int = 120  # CPU time of one child
+    file_bytes: int = 16 << 20  # largest file the child may write
+    processes: int = 64  # processes of the sandbox user (when running as another uid)
+    output_bytes: int = 20_000  # student stdout/stderr kept for feedback
+
+
+@dataclass
+class CallResult:
+    """What one call of a student function gave.
+
+    ``kind`` is "ok", or why there is no value: "exception", "not-implemented", "missing",
+    "import", "timeout", "crash", "bad-output", "budget" (the submission's time ran out).
+    """
+
+    kind: str
+    value: Any = None
+    error: str = ""
+    seconds: float = 0.0
+    fvp_calls: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "ok"
+
+
+@dataclass
+class FVP:
+    """Marks an argument that the child receives as a callable ``v -> F v``, served by the grader."""
+
+    F: np.ndarray
+
+
+@dataclass
+class RNG:
+    """Marks an argument that the child receives as ``numpy.random.default_rng(seed)``."""
+
+    seed: int
+
+
+@dataclass
+class SubmissionFiles:
+    """The files a child is given: ``{name: text}``; a notebook comes as its list of code cells."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    notebook_cells: Optional[list[tuple[int, str]]] = None
+
+
+def encode_argument(value: Any) -> Any:
+    """Encode a grader-side argument for the child (MDPs, policies, arrays, numbers, markers)."""
+    from solutions.mdp import LogLinearPolicy, TabularMDP
+
+    if isinstance(value, TabularMDP):
+        return {
+            "__mdp__": {
+                "P": codec.encode(value.P),
+                "r": codec.encode(value.r),
+                "gamma": float(value.gamma),
+                "mu0": codec.encode(value.mu0),
+            }
+        }
+    if isinstance(value, LogLinearPolicy):
+        return {"__policy__": {"phi": codec.encode(value.phi), "mask": codec.encode(value.mask)}}
+    if isinstance(value, RNG):
+        return {"__rng__": int(value.seed)}
+    if isinstance(value, FVP):
+        return {"__fvp__": True}
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and np.isfinite(value):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return {"__seq__": [encode_argument(v) for v in value]}
+    return codec.encode(value)
+
+
+class _OutputDrain(threading.Thread):
+    """Reads the child's stdout/stderr, keeping the first ``limit`` bytes and counting the rest."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.limit = limit
+        self.kept = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        try:
+            while True:
+                chunk = self.stream.read1(1 << 16) if hasattr(self.stream, "read1") else self.stream.read(1 << 16)
+                if not chunk:
+                    return
+                self.total += len(chunk)
+                room = self.limit - len(self.kept)
+                if room > 0:
+                    self.kept += chunk[:room]
+        except (OSError, ValueError):
+            return
+
+
+class Sandbox:
+    """A student's code in a child process; ``call`` runs one function and returns a CallResult.
+
+    Use as a context manager; ``close()`` kills every process the submission started.
+    """
+
+    def __init__(
+        self,
+        submission: SubmissionFiles,
+        mdp_source: Path,
+        limits: Optional[Limits] = None,
+        isolation: Optional[Isolation] = None,
+        hide: Sequence[Path] = (),
+    ) -> None:
+        self.limits = limits = limits or Limits()
+        self.isolation = isolation or detect_isolation()
+        self.hide = [Path(p) for p in hide]
+        self.scratch = Path(tempfile.mkdtemp(prefix="npg-sandbox-"))
+        self.workdir = self.scratch / "work"
+        self.workdir.mkdir()
+        for name, text in submission.files.items():
+            (self.workdir / name).write_text(text, encoding="utf-8")
+        layout: dict[str, Any] = {"notebook": None}
+        if submission.notebook_cells is not None:
+            (self.workdir / "notebook_cells.json").write_text(json.dumps(submission.notebook_cells))
+            layout["notebook"] = "notebook_cells.json"
+        shutil.copyfile(mdp_source, self.workdir / "mdp.py")
+        shutil.copyfile(CHILD_SCRIPT, self.workdir / "_grader_child.py")
+        (self.workdir / "layout.json").write_text(json.dumps(layout))
+        self.isolation.prepare_workdir(self.scratch)
+        self.deadline = time.monotonic() + limits.submission_seconds
+        self.proc: Optional[subprocess.Popen] = None
+        self.drain: Optional[_OutputDrain] = None
+        self.output = bytearray()
+        self.output_total = 0
+        self.broken_modules: dict[str, CallResult] = {}
+        self.imported: set[str] = set()
+        self.notes: list[str] = []
+        self.children_started = 0
+
+    # -- process management ----------------------------------------------------------------------
+    def _start(self) -> None:
+        cmd = self.isolation.command(
+            [sys.executable, "-I", "-B", str(self.workdir / "_grader_child.py")],
+            workdir=self.scratch,
+            hide=self.hide,
+        )
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.workdir),
+            "TMPDIR": str(self.workdir) if not self.isolation.private_tmp else "/tmp",
+            "LANG": "C.UTF-8",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": str(self.workdir / ".matplotlib"),
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYTHONHASHSEED": "0",
+        }
+        for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine quirks numpy relies on
+            if var in os.environ:
+                env[var] = os.environ[var]
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=str(self.workdir),
+            env=env,
+            start_new_session=True,
+            preexec_fn=self.isolation.preexec(self.limits),
+            **self.isolation.popen_kwargs(),
+        )
+        self.children_started += 1
+        self.drain = _OutputDrain(self.proc.stderr, max(0, self.limits.output_bytes - len(self.output)))
+        self.drain.start()
+        self.imported = set()
+        ready = self._receive(min(self.limits.call_seconds * 3, self._remaining()))
+        if ready is None or ready.get("op") != "ready":
+            self._kill()
+            raise _ChildFailed("crash", "the sandbox could not start Python with numpy")
+
+    def _remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _receive(self, timeout: float) -> Optional[dict]:
+        """One message from the child, or None on timeout. Raises _ChildFailed if it died."""
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        ready, _, _ = select.select([fd], [], [], max(0.0, timeout))
+        if not ready:
+            return None
+        try:
+            return codec.read_message(fd)
+        except (EOFError, ValueError, OSError, json.JSONDecodeError) as exc:
+            code = self.proc.poll()
+            if code is None:
+                try:
+                    code = self.proc.wait(timeout=1.0)
+                except subprocess.TimeoutExpired:
+                    code = None
+            self._kill()
+            if isinstance(exc, EOFError):
+                raise _ChildFailed("crash", _describe_exit(code)) from None
+            raise _ChildFailed("crash", f"the sandbox sent malformed data ({exc})") from None
+
+    def _send(self, message: dict) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            codec.write_message(self.proc.stdin.fileno(), message)
+        except (BrokenPipeError, OSError):
+            code = self.proc.poll()
+            self._kill()
+            raise _ChildFailed("crash", _describe_exit(code)) from None
+
+    def _kill(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        self.isolation.kill_leftovers()
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        if self.drain is not None:
+            self.drain.join(timeout=2.0)
+            self._collect_output()
+            self.drain = None
+
+    def _collect_output(self) -> None:
+        if self.drain is not None:
+            self.output += self.drain.kept
+            self.output_total += self.drain.total
+            self.drain.kept = bytearray()
+            self.drain.total = 0
+
+    def close(self) -> None:
+        """Kill the child and every process it left; remove the scratch folder."""
+        self._kill()
+        self.isolation.kill_leftovers()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def printed(self) -> str:
+        """What the student's code printed (truncated), and how much there was."""
+        text = bytes(self.output).decode("utf-8", "replace")
+        total = self.output_total + (self.drain.total if self.drain else 0)
+        if self.drain is not None:
+            text += bytes(self.drain.kept).decode("utf-8", "replace")
+        if total > len(text.encode()):
+            text += f"\n[... output truncated: {total} bytes in all]"
+        return text
+
+    # -- calls ---------------------------------------------------------------------------------
+    def _request(self, message: dict, timeout: float, fvp_matrix: Optional[np.ndarray]) -> tuple[dict, int]:
+        if self.proc is None:
+            self._start()
+        self._send(message)
+        end = time.monotonic() + timeout
+        fvp_calls = 0
+        while True:
+            reply = self._receive(end - time.monotonic())
+            if reply is None:
+                self._kill()
+                raise _ChildFailed("timeout", f"did not finish within {timeout:.3g} s")
+            if reply.get("op") == "fvp":
+                fvp_calls += 1
+                self._send(_serve_fvp(fvp_matrix, reply.get("v")))
+                continue
+            return reply, fvp_calls
+
+    def ensure_imported(self, module: str) -> Optional[CallResult]:
+        """Import ``module`` in the child (with its own time limit); a failure is remembered."""
+        if module in self.broken_modules:
+            return self.broken_modules[module]
+        if self.proc is not None and module in self.imported:
+            return None
+        timeout = min(self.limits.call_seconds, self._remaining())
+        if timeout <= 0:
+            return CallResult("budget", error="the time budget of this submission ran out")
+        try:
+            reply, _ = self._request({"op": "import", "module": module}, timeout, None)
+        except _ChildFailed as exc:
+            failure = CallResult(
+                "import",
+                error=f"importing your {module} code failed: it {exc.message}"
+                + (" (does it run long code, or wait, at import time?)" if exc.kind == "timeout" else ""),
+            )
+            self.broken_modules[module] = failure
+            return failure
+        if not reply.get("ok"):
+            failure = CallResult("import", error=str(reply.get("error", "import failed")))
+            self.broken_modules[module] = failure
+            return failure
+        for note in reply.get("notes", []):
+            if note not in self.notes:
+                self.notes.append(str(note))
+        self.imported.add(module)
+        return None
+
+    def call(
+        self,
+        module: str,
+        func: str,
+        args: Sequence[Any] = (),
+        kwargs: Optional[dict] = None,
+        fvp_matrix: Optional[np.ndarray] = None,
+        timeout: Optional[float] = None,
+    ) -> CallResult:
+        """Call ``module.func(*args, **kwargs)`` in the child and return its plain-data result."""
+        try:
+            failure = self.ensure_imported(module)
+            if failure is not None:
+                return failure
+            limit = min(timeout or self.limits.call_seconds, self._remaining())
+            if limit <= 0:
+                return CallResult("budget", error="the time budget of this submission ran out")
+            message = {
+                "op": "call",
+                "module": module,
+                "func": func,
+                "args": [encode_argument(a) for a in args],
+                "kwargs": {k: encode_argument(v) for k, v in (kwargs or {}).items()},
+            }
+            start = time.monotonic()
+            reply, fvp_calls = self._request(message, limit, fvp_matrix)
+        except _ChildFailed as exc:
+            return CallResult(exc.kind, error=exc.message)
+        if not reply.get("ok"):
+            return CallResult(str(reply.get("kind", "exception")), error=str(reply.get("error", "")))
+        try:
+            value = codec.decode(reply.get("value"))
+        except (ValueError, TypeError, KeyError) as exc:
+            return CallResult("bad-output", error=f"the returned value could not be read ({exc})")
+        return CallResult("ok", value=value, seconds=time.monotonic() - start, fvp_calls=fvp_calls)
+
+
+class _ChildFailed(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def _serve_fvp(F: Optional[np.ndarray], v_encoded: Any) -> dict:
+    if F is None:
+        return {"error": "no Fisher-vector product is available in this call"}
+    try:
+        v = np.asarray(codec.decode(v_encoded), dtype=float)
+    except (ValueError, TypeError):
+        return {"error": "fvp(v) needs a numeric vector"}
+    if v.shape != (F.shape[0],):
+        return {"error": f"fvp(v) needs a vector of shape ({F.shape[0]},), got {v.shape}"}
+    if not np.all(np.isfinite(v)):
+        return {"error": "fvp(v) got a vector with NaN or inf"}
+    return {"value": codec.encode(F @ v)}
+
+
+def _describe_exit(code: Optional[int]) -> str:
+    if code is None:
+        return "stopped responding"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hints = {
+            "SIGKILL": " (killed: out of memory or CPU time?)",
+            "SIGXCPU": " (CPU time limit)",
+            "SIGXFSZ": " (wrote a file larger than the limit)",
+            "SIGSEGV": " (crashed)",
+        }
+        return f"was killed by {name}{hints.get(name, '')}"
+    return f"exited with status {code} (does your code call exit() or os._exit()?)"
+

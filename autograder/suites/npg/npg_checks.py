@@ -1,0 +1,525 @@
+"""Checks of the NPG part: the sampler, the NPG direction, the trust-region step, CG, and the loop.
+
+Where F is singular (tabular softmax) a direction is graded by what the maths defines: the same
+``F v`` and the same ``g . v`` as the reference (any solution of ``F v = g`` projected the same
+way passes, minimum-norm or not). NPG trajectories are graded by their policies on reachable
+states and their objectives, not by theta. The sampler is graded by a G-test against the exact
+``d^theta(s) pi_theta(a|s)`` with a false-failure probability of 1e-6.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from solutions import npg as ref
+from solutions.fisher import fisher_information
+from solutions.mdp import discounted_state_distribution, objective, policy_gradient
+
+from ...engine.compare import Tolerance, call_failure, diagnose, format_value, mismatch, numeric_value
+from ...engine.sandbox import FVP, RNG
+from ...engine.stats import g_test
+from ...engine.suite import Check, Context, Outcome, Seeds
+from . import cases
+from .mistakes import mistake
+
+Builder = Callable[[], tuple]
+FALSE_FAILURE = 1e-6  # per sampler check
+SAMPLES = 40_000
+
+
+# ----------------------------------------------------------------------------------------------
+# sample_state_actions
+# ----------------------------------------------------------------------------------------------
+def _sampler_alternatives(mdp: Any, policy: Any, theta: np.ndarray) -> list:
+    pi = policy.probs(theta)
+    d = discounted_state_distribution(mdp, pi)
+    P_pi = np.einsum("sa,sat->st", pi, mdp.P)
+    horizon = max(1, int(round(1.0 / (1.0 - mdp.gamma))))
+    rows = [mdp.mu0]
+    for _ in range(horizon):
+        rows.append(rows[-1] @ P_pi)
+    uniform_actions = policy.mask / policy.mask.sum(axis=1, keepdims=True)
+    return [
+        (mistake("sampler_t_starts_at_1"), (d @ P_pi)[:, None] * pi),
+        (mistake("sampler_mu0_only"), mdp.mu0[:, None] * pi),
+        (mistake("sampler_no_discount"), rows[-1][:, None] * pi),
+        (mistake("sampler_no_discount"), np.mean(rows[:-1], axis=0)[:, None] * pi),
+        (mistake("sampler_uniform_actions"), d[:, None] * uniform_actions),
+    ]
+
+
+def _check_sampler(build: Builder, n: int, seed: int, label: str, snippet: Optional[str]) -> Callable:
+    def run(ctx: Context) -> Outcome:
+        mdp, policy, theta = build()
+        inputs = f"{label}; theta = {format_value(theta)}; n = {n}; rng = np.random.default_rng({seed})"
+        if snippet is None:
+            inputs = f"{label}; n = {n}"
+        result = ctx.call("sample_state_actions", mdp, policy, theta, n, RNG(seed), timeout=20.0)
+        if not result.ok:
+            return call_failure(result, "sample_state_actions", inputs)
+        value = result.value
+        if not (isinstance(value, list) and len(value) == 2):
+            return Outcome(False, "Your sample_state_actions must return a pair (states, actions) of integer "
+                           f"arrays; it returned {format_value(value)}.\nInput: {inputs}")
+        arrays = []
+        for name, item in zip(("states", "actions"), value):
+            sub = type(result)("ok", value=item)
+            arr, failure = numeric_value(sub, f"sample_state_actions ({name})", inputs, shape=(n,), integer=True)
+            if failure is not None:
+                return failure
+            arrays.append(arr)
+        states, actions = arrays
+        S, A = mdp.num_states, mdp.num_actions
+        if states.min() < 0 or states.max() >= S or actions.min() < 0 or actions.max() >= A:
+            return Outcome(False, f"Your sample_state_actions returned states or actions out of range "
+                           f"(states in [{states.min()}, {states.max()}], actions in [{actions.min()}, "
+                           f"{actions.max()}]; S = {S}, A = {A}).\nInput: {inputs}")
+        if not np.all(policy.mask[states, actions]):
+            bad = int(np.sum(~policy.mask[states, actions]))
+            return Outcome(False, f"Your sample_state_actions drew a disallowed (masked) action {bad} times; "
+                           f"pi_theta gives them probability 0.\nInput: {inputs}")
+        pi = policy.probs(theta)
+        exact = discounted_state_distribution(mdp, pi)[:, None] * pi
+        counts = np.zeros((S, A))
+        np.add.at(counts, (states, actions), 1.0)
+        test = g_test(counts, exact)
+        if test.p_value >= FALSE_FAILURE:
+            return Outcome(True)
+        found = None
+        for candidate, probs in _sampler_alternatives(mdp, policy, theta):
+            if g_test(counts, probs).p_value > 1e-3:
+                found = candidate
+                break
+        detail = (f"G-test against the exact d^theta(s) pi_theta(a|s): G = {test.statistic:.1f} with {test.df} "
+                  f"degrees of freedom, p = {test.p_value:.2e} < {FALSE_FAILURE:g} (a correct sampler fails this "
+                  "test with probability at most 1e-6).")
+        message = _sampler_message(inputs, exact, counts / n, detail, found, snippet)
+        return Outcome(False, message, found.key if found else None)
+
+    return run
+
+
+def _sampler_message(inputs: str, exact: np.ndarray, freq: np.ndarray, detail: str, found: Any,
+                     snippet: Optional[str]) -> str:
+    lines = [
+        "Your sample_state_actions does not draw from d^theta(s) pi_theta(a|s).",
+        f"Input: {inputs}",
+        f"Expected probabilities of (s, a):\n{np.array2string(exact, precision=4)}",
+        f"Your frequencies:\n{np.array2string(freq, precision=4)}",
+        detail,
+    ]
+    if found is not None:
+        lines.append(f"Likely mistake: {found.title}. {found.hint}")
+    if snippet:
+        lines.append("Reproduce it in your notebook:\n    " + snippet.replace("\n", "\n    "))
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# npg_direction and trust_region_step: graded through F v and g . v
+# ----------------------------------------------------------------------------------------------
+def _invariants(F: np.ndarray, g: np.ndarray, v: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return np.concatenate([F @ v, [g @ v]])
+
+
+def _pinv(F: np.ndarray) -> np.ndarray:
+    return np.linalg.pinv(F, rcond=1e-10, hermitian=True)
+
+
+def _singular(F: np.ndarray) -> bool:
+    eig = np.linalg.eigvalsh(F)
+    return bool(eig.min() <= 1e-10 * max(eig.max(), 1e-300))
+
+
+def _expect_direction(result: Any, F: np.ndarray, g: np.ndarray, expected: np.ndarray, *, func: str,
+                      inputs: str, alternatives: list, reproduce: Optional[str],
+                      constraint: Optional[float] = None) -> Outcome:
+    if not result.ok and "singular" in result.error.lower():
+        out = call_failure(result, func, inputs)
+        m = mistake("inv_on_singular")
+        return Outcome(False, out.message + f"\nLikely mistake: {m.title}. {m.hint}", m.key)
+    got, failure = numeric_value(result, func, inputs, shape=expected.shape)
+    if failure is not None:
+        return failure
+    assert got is not None
+    want = _invariants(F, g, expected)
+    have = _invariants(F, g, got)
+    tol = Tolerance(rtol=1e-5, atol=1e-8 * max(1.0, float(np.abs(want).max())))
+    detail = ""
+    ok = bool(np.all(np.isfinite(got))) and tol.close(have, want)
+    if ok and constraint is not None:
+        quad = float(got @ F @ got)
+        if not np.isclose(quad, constraint, rtol=1e-5, atol=1e-10):
+            ok = False
+            detail = f"D^T F D = {quad:.8g}, but the trust region needs D^T F D = delta = {constraint:g}."
+    if ok:
+        return Outcome(True)
+    found = diagnose(have, [(m, _invariants(F, g, np.asarray(alt, float))) for m, alt in alternatives], tol)
+    if found is None and _singular(F) and np.all(np.isfinite(got)):
+        if np.linalg.norm(got) > 1e6 * max(np.linalg.norm(expected), 1e-12):
+            found = mistake("inv_on_singular")
+    if found is None and not np.all(np.isfinite(got)) and not np.any(g):
+        found = mistake("no_zero_guard")
+    singular_note = (" F is singular here, so directions are compared through F v and g . v (any v with the same "
+                     "F v and g . v changes the policy the same way).") if _singular(F) else ""
+    lines = (f"Compared: F v and g . v. Expected [F v, g . v] = {format_value(want)}; got {format_value(have)}."
+             + singular_note)
+    return mismatch(func, inputs, expected, got, tol, found, reproduce, (detail + "\n" + lines).strip())
+
+
+def _spd(rng: np.random.Generator, k: int, low: float = 0.5, high: float = 5.0) -> np.ndarray:
+    q, _ = np.linalg.qr(rng.standard_normal((k, k)))
+    return (q * rng.uniform(low, high, k)) @ q.T
+
+
+def _mdp_system(build: Builder) -> tuple[np.ndarray, np.ndarray]:
+    mdp, policy, theta = build()
+    return fisher_information(mdp, policy, theta), policy_gradient(mdp, policy, theta)
+
+
+def _check_direction(system: Callable[[], tuple], damping: float, label: str, snippet: Optional[str]) -> Callable:
+    def run(ctx: Context) -> Outcome:
+        F, g = system()
+        expected = ref.npg_direction(F, g, damping)
+        alternatives = [(mistake("plain_gradient"), g)]
+        if damping > 0:
+            alternatives.append((mistake("ignores_damping"), _pinv(F) @ g))
+        inputs = f"{label}; F {format_value(F)}, g {format_value(g)}, damping = {damping:g}"
+        kwargs = {"damping": damping} if damping else {}
+        if damping > 0:
+            # with damping the answer is unique: compare v itself as well as the invariants
+            Fd = F + damping * np.eye(len(g))
+            return _expect_direction(ctx.call("npg_direction", F, g, **kwargs), Fd, g, expected,
+                                     func="npg_direction", inputs=inputs, reproduce=snippet,
+                                     alternatives=alternatives)
+        return _expect_direction(ctx.call("npg_direction", F, g, **kwargs), F, g, expected, func="npg_direction",
+                                 inputs=inputs, alternatives=alternatives, reproduce=snippet)
+
+    return run
+
+
+def _step_alternatives(F: np.ndarray, g: np.ndarray, delta: float) -> list:
+    v = _pinv(F) @ g
+    gv = float(g @ v)
+    if gv <= 0:
+        return []
+    gFg = float(g @ F @ g)
+    out = [
+        (mistake("trpo_two_delta"), np.sqrt(2.0 * delta / gv) * v),
+        (mistake("missing_sqrt"), (delta / gv) * v),
+        (mistake("euclidean_norm"), np.sqrt(delta) * v / np.linalg.norm(v)),
+        (mistake("euclidean_norm"), np.sqrt(delta / float(g @ g)) * v),
+        (mistake("plain_gradient"), np.sqrt(delta / float(g @ g)) * g),
+    ]
+    if gFg > 0:
+        out.append((mistake("plain_gradient"), np.sqrt(delta / gFg) * g))
+    return out
+
+
+def _check_step(system: Callable[[], tuple], delta: float, label: str, snippet: Optional[str]) -> Callable:
+    def run(ctx: Context) -> Outcome:
+        F, g = system()
+        expected = ref.trust_region_step(F, g, delta)
+        inputs = f"{label}; F {format_value(F)}, g {format_value(g)}, delta = {delta:g}"
+        constraint = delta if np.any(expected) else None
+        return _expect_direction(ctx.call("trust_region_step", F, g, delta), F, g, expected,
+                                 func="trust_region_step", inputs=inputs,
+                                 alternatives=_step_alternatives(F, g, delta), reproduce=snippet,
+                                 constraint=constraint)
+
+    return run
+
+
+# ----------------------------------------------------------------------------------------------
+# conjugate_gradient
+# ----------------------------------------------------------------------------------------------
+def _steepest_descent(F: np.ndarray, g: np.ndarray, iters: int) -> np.ndarray:
+    x = np.zeros_like(g)
+    r = g.copy()
+    for _ in range(iters):
+        z = F @ r
+        denom = r @ z
+        if denom <= 0:
+            break
+        alpha = (r @ r) / denom
+        x = x + alpha * r
+        r = r - alpha * z
+    return x
+
+
+def _check_cg(system: Callable[[], tuple], iters: int, label: str, snippet: Optional[str],
+              rtol: float = 1e-6) -> Callable:
+    def run(ctx: Context) -> Outcome:
+        F, g = system()
+        calls = []
+
+        def counted(v: np.ndarray) -> np.ndarray:
+            calls.append(1)
+            return F @ v
+
+        expected = ref.conjugate_gradient(counted, g, iters=iters)
+        inputs = f"{label}; F {format_value(F)} (reached only through fvp), g {format_value(g)}, iters = {iters}"
+        result = ctx.call("conjugate_gradient", FVP(F), g, iters=iters, fvp=F)
+        got, failure = numeric_value(result, "conjugate_gradient", inputs, shape=g.shape)
+        if failure is not None:
+            return failure
+        if result.fvp_calls > iters:
+            return Outcome(False, f"Your conjugate_gradient called fvp {result.fvp_calls} times; at most iters = "
+                           f"{iters} calls are allowed (one Fisher-vector product per iteration).\nInput: {inputs}")
+        tol = Tolerance(rtol=rtol, atol=1e-9 * max(1.0, float(np.abs(expected).max())))
+        if tol.close(got, expected):
+            return Outcome(True)
+        found = diagnose(got, [(mistake("steepest_descent"), _steepest_descent(F, g, iters)),
+                               (mistake("plain_gradient"), g)], tol)
+        return mismatch("conjugate_gradient", inputs, expected, got, tol, found, snippet,
+                        f"Your code made {result.fvp_calls} Fisher-vector products (the reference {len(calls)}).")
+
+    return run
+
+
+# ----------------------------------------------------------------------------------------------
+# natural_policy_gradient
+# ----------------------------------------------------------------------------------------------
+def _trajectory(mdp: Any, policy: Any, theta0: np.ndarray, delta: float, iterations: int,
+                step: Callable[[np.ndarray, np.ndarray, float], np.ndarray], fixed_F: bool = False,
+                fixed_g: bool = False) -> np.ndarray:
+    thetas = [np.asarray(theta0, float)]
+    F0 = fisher_information(mdp, policy, theta0)
+    g0 = policy_gradient(mdp, policy, theta0)
+    for _ in range(iterations):
+        th = thetas[-1]
+        F = F0 if fixed_F else fisher_information(mdp, policy, th)
+        g = g0 if fixed_g else policy_gradient(mdp, policy, th)
+        with np.errstate(all="ignore"):
+            thetas.append(th + step(F, g, delta))
+        if not np.all(np.isfinite(thetas[-1])):
+            break
+    while len(thetas) < iterations + 1:
+        thetas.append(np.full_like(thetas[0], np.nan))
+    return np.array(thetas)
+
+
+def _signature(mdp: Any, policy: Any, thetas: np.ndarray, reach: list) -> np.ndarray:
+    """Policies on the reference's reachable states and objectives, iterate by iterate."""
+    parts = []
+    for t, theta in enumerate(thetas):
+        if not np.all(np.isfinite(theta)):
+            parts.append(np.full(int(reach[t].sum()) * mdp.num_actions + 1, np.nan))
+            continue
+        pi = policy.probs(theta)
+        parts.append(np.concatenate([pi[reach[t]].ravel(), [objective(mdp, policy, theta)]]))
+    return np.concatenate(parts)
+
+
+def _variant_step(kind: str) -> Callable:
+    def step(F: np.ndarray, g: np.ndarray, delta: float) -> np.ndarray:
+        v = _pinv(F) @ g
+        gv = float(g @ v)
+        if gv <= 0:
+            return np.zeros_like(g)
+        if kind == "trpo":
+            return np.sqrt(2 * delta / gv) * v
+        if kind == "nosqrt":
+            return (delta / gv) * v
+        if kind == "euclid":
+            return np.sqrt(delta) * v / np.linalg.norm(v)
+        if kind == "gradient":
+            return np.sqrt(delta / float(g @ g)) * g
+        raise ValueError(kind)
+
+    return step
+
+
+def _check_npg(build: Callable[[], tuple], delta: float, iterations: int, label: str,
+               snippet: Optional[str]) -> Callable:
+    def run(ctx: Context) -> Outcome:
+        mdp, policy, theta0 = build()
+        expected = ref.natural_policy_gradient(mdp, policy, theta0, delta, iterations)
+        reach = [discounted_state_distribution(mdp, policy.probs(th)) > 1e-12 for th in expected]
+        inputs = f"{label}; theta0 = {format_value(theta0)}, delta = {delta:g}, iterations = {iterations}"
+        result = ctx.call("natural_policy_gradient", mdp, policy, theta0, delta, iterations, timeout=20.0)
+        if result.ok and np.shape(result.value) == (iterations, len(theta0)):
+            got_short = np.asarray(result.value, float)
+            if np.allclose(_signature(mdp, policy, got_short, reach[1:]), _signature(mdp, policy, expected[1:],
+                                                                                    reach[1:]), rtol=1e-4):
+                m = mistake("trajectory_without_theta0")
+                return Outcome(False, f"Your natural_policy_gradient returned {iterations} rows; expected "
+                               f"iterations + 1 = {iterations + 1}.\nInput: {inputs}\n"
+                               f"Likely mistake: {m.title}. {m.hint}", m.key)
+        got, failure = numeric_value(result, "natural_policy_gradient", inputs, shape=expected.shape)
+        if failure is not None:
+            return failure
+        assert got is not None
+        want = _signature(mdp, policy, expected, reach)
+        have = _signature(mdp, policy, got, reach)
+        tol = Tolerance(rtol=1e-5, atol=1e-7)
+        if tol.close(have, want):
+            return Outcome(True)
+        reference_step = ref.trust_region_step
+        variants = [
+            (mistake("fisher_computed_once"), _trajectory(mdp, policy, theta0, delta, iterations, reference_step,
+                                                          fixed_F=True)),
+            (mistake("gradient_computed_once"), _trajectory(mdp, policy, theta0, delta, iterations, reference_step,
+                                                            fixed_g=True)),
+            (mistake("trpo_two_delta"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("trpo"))),
+            (mistake("missing_sqrt"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("nosqrt"))),
+            (mistake("euclidean_norm"), _trajectory(mdp, policy, theta0, delta, iterations,
+                                                    _variant_step("euclid"))),
+            (mistake("plain_gradient"), _trajectory(mdp, policy, theta0, delta, iterations,
+                                                    _variant_step("gradient"))),
+        ]
+        found = diagnose(have, [(m, _signature(mdp, policy, traj, reach)) for m, traj in variants], tol)
+        first_bad = _first_bad_iterate(mdp, policy, got, expected, reach, tol)
+        detail = ("Compared: the policy pi_theta_t on reachable states and J(theta_t) at every iterate "
+                  f"(theta itself may differ where F is singular). First differing iterate: t = {first_bad}.")
+        return mismatch("natural_policy_gradient", inputs, expected, got, tol, found, snippet, detail)
+
+    return run
+
+
+def _first_bad_iterate(mdp: Any, policy: Any, got: np.ndarray, expected: np.ndarray, reach: list,
+                       tol: Tolerance) -> int:
+    for t in range(len(expected)):
+        a = _signature(mdp, policy, got[t:t + 1], reach[t:t + 1])
+        b = _signature(mdp, policy, expected[t:t + 1], reach[t:t + 1])
+        if not tol.close(a, b):
+            return t
+    return len(expected)
+
+
+# ----------------------------------------------------------------------------------------------
+# The checks
+# ----------------------------------------------------------------------------------------------
+def _example(theta: float, mu0: tuple = (0.5, 0.5)) -> Builder:
+    def build() -> tuple:
+        mdp, policy = cases.example(mu0)
+        return mdp, policy, np.array([theta])
+
+    return build
+
+
+def _fixed(F: np.ndarray, g: np.ndarray) -> Callable[[], tuple]:
+    return lambda: (F, g)
+
+
+def _spd_system(seed: int, k: int) -> Callable[[], tuple]:
+    def system() -> tuple:
+        rng = np.random.default_rng(seed)
+        return _spd(rng, k), rng.standard_normal(k)
+
+    return system
+
+
+def build(seeds: Seeds) -> list[Check]:
+    checks: list[Check] = []
+    add = checks.append
+    ex = cases.EXAMPLE_SNIPPET
+
+    def hidden(name: str) -> int:
+        return seeds.hidden(name) % 2**62
+
+    # sample_state_actions
+    add(Check("sample_state_actions", "lecture example, theta = 0", _check_sampler(
+        _example(0.0), SAMPLES, 401, "the lecture's example MDP",
+        ex + f"states, actions = sample_state_actions(mdp, policy, np.array([0.0]), {SAMPLES}, "
+             "np.random.default_rng(401))"), kind="example"))
+    add(Check("sample_state_actions", "a chain where t = 0, the discount and the horizon matter", _check_sampler(
+        cases.sampler_mdp, SAMPLES, 402, "a 4-state chain from state 0, gamma = 0.8", None), kind="edge", weight=2.0))
+    add(Check("sample_state_actions", "an unreachable state and a masked action", _check_sampler(
+        cases.unreachable_mdp, SAMPLES, 403, "3 states, state 2 unreachable, action 1 masked in state 0", None),
+        kind="edge"))
+    public_sampler = cases.MDPCase(404, 4, 3, num_features=3, gamma=0.8)
+    add(Check("sample_state_actions", "random MDP with features", _check_sampler(
+        public_sampler.build, SAMPLES, 405, public_sampler.describe(),
+        public_sampler.snippet(f"states, actions = sample_state_actions(mdp, policy, theta, {SAMPLES}, "
+                               "np.random.default_rng(405))")), kind="random"))
+    hidden_sampler = cases.MDPCase(hidden("sampler/0"), 4, 3, num_features=3, gamma=0.85, hidden=True)
+    add(Check("sample_state_actions", "hidden random MDP", _check_sampler(
+        hidden_sampler.build, SAMPLES, hidden("sampler/rng") % 2**31, hidden_sampler.describe(), None),
+        kind="hidden"))
+
+    # npg_direction
+    F_ex, g_ex = _mdp_system(_example(0.0))
+    add(Check("npg_direction", "lecture example, theta = 0 (F^-1 g = -8.235294)", _check_direction(
+        _fixed(F_ex, g_ex), 0.0, "the lecture's example at theta = 0",
+        ex + "F = fisher_information(mdp, policy, np.array([0.0]))\n"
+             "g = policy_gradient(mdp, policy, np.array([0.0]))\nnpg_direction(F, g)"), kind="example"))
+    tab = cases.MDPCase(411, 3, 3)
+    add(Check("npg_direction", "random tabular MDP: singular F (use the pseudo-inverse)", _check_direction(
+        lambda: _mdp_system(tab.build), 0.0, tab.describe(),
+        tab.snippet("F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n"
+                    "npg_direction(F, g)")), kind="random", weight=2.0))
+    feat = cases.MDPCase(412, 4, 3, num_features=4)
+    add(Check("npg_direction", "random MDP with features", _check_direction(
+        lambda: _mdp_system(feat.build), 0.0, feat.describe(),
+        feat.snippet("F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n"
+                     "npg_direction(F, g)")), kind="random"))
+    add(Check("npg_direction", "damping = 0.1", _check_direction(
+        _spd_system(413, 4), 0.1, "random SPD F (seed 413)", None), kind="random"))
+    add(Check("npg_direction", "F = 0 and g = 0 (example with mu0 = (1, 0)): direction 0", _check_direction(
+        _fixed(np.zeros((1, 1)), np.zeros(1)), 0.0, "F = [[0]], g = [0]",
+        "npg_direction(np.zeros((1, 1)), np.zeros(1))"),
+        kind="edge"))
+    htab = cases.MDPCase(hidden("npg_direction/0"), 4, 3, hidden=True)
+    add(Check("npg_direction", "hidden random tabular MDP (singular F)", _check_direction(
+        lambda: _mdp_system(htab.build), 0.0, htab.describe(), None), kind="hidden"))
+
+    # trust_region_step
+    add(Check("trust_region_step", "lecture example, theta = 0, delta = 0.01", _check_step(
+        _fixed(F_ex, g_ex), 0.01, "the lecture's example at theta = 0",
+        ex + "F = fisher_information(mdp, policy, np.array([0.0]))\n"
+             "g = policy_gradient(mdp, policy, np.array([0.0]))\ntrust_region_step(F, g, 0.01)"), kind="example"))
+    add(Check("trust_region_step", "random MDP with features, delta = 0.05", _check_step(
+        lambda: _mdp_system(feat.build), 0.05, feat.describe(),
+        feat.snippet("F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n"
+                     "trust_region_step(F, g, 0.05)")), kind="random"))
+    add(Check("trust_region_step", "random tabular MDP: singular F, delta = 0.02", _check_step(
+        lambda: _mdp_system(tab.build), 0.02, tab.describe(),
+        tab.snippet("F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n"
+                    "trust_region_step(F, g, 0.02)")), kind="random"))
+    zero_F, _ = _spd_system(414, 3)()
+    add(Check("trust_region_step", "zero gradient: no step", _check_step(
+        _fixed(zero_F, np.zeros(3)), 0.01, "random SPD F (seed 414), g = 0", None), kind="edge"))
+    hfeat = cases.MDPCase(hidden("trust_region_step/0"), 5, 3, num_features=4, hidden=True)
+    add(Check("trust_region_step", "hidden random MDP", _check_step(
+        lambda: _mdp_system(hfeat.build), 0.03, hfeat.describe(), None), kind="hidden"))
+
+    # conjugate_gradient
+    add(Check("conjugate_gradient", "k = 6, iters = 10: converges to F^-1 g", _check_cg(
+        _spd_system(421, 6), 10, "random SPD F (seed 421), k = 6", None), kind="random"))
+    add(Check("conjugate_gradient", "k = 8, iters = 3: the CG iterate after 3 products", _check_cg(
+        _spd_system(422, 8), 3, "random SPD F (seed 422), k = 8", None), kind="random", weight=2.0))
+    add(Check("conjugate_gradient", "g = 0: x = 0 (no division by zero)", _check_cg(
+        _fixed(_spd_system(423, 4)()[0], np.zeros(4)), 5, "random SPD F (seed 423), g = 0", None), kind="edge"))
+    add(Check("conjugate_gradient", "the Fisher matrix of a random MDP with features", _check_cg(
+        lambda: _mdp_system(feat.build), 4, feat.describe(), None, rtol=1e-5), kind="random"))
+    add(Check("conjugate_gradient", "hidden SPD system", _check_cg(
+        _spd_system(hidden("conjugate_gradient/0"), 7), 4, "a hidden random SPD F, k = 7", None), kind="hidden"))
+
+    # natural_policy_gradient
+    add(Check("natural_policy_gradient", "lecture example from theta = 0, delta = 0.01, 10 iterations", _check_npg(
+        _example(0.0), 0.01, 10, "the lecture's example MDP",
+        ex + "natural_policy_gradient(mdp, policy, np.array([0.0]), 0.01, 10)"), kind="example"))
+    add(Check("natural_policy_gradient", "example with mu0 = (1, 0): zero gradient, theta stays", _check_npg(
+        _example(0.5, (1.0, 0.0)), 0.01, 3, "the example MDP with mu0 = (1, 0)",
+        "mdp, policy = example_mdp(mu0=(1.0, 0.0))\nnatural_policy_gradient(mdp, policy, np.array([0.5]), 0.01, 3)"),
+        kind="edge"))
+    add(Check("natural_policy_gradient", "an unreachable state and a masked action", _check_npg(
+        cases.unreachable_mdp, 0.02, 5, "3 states, state 2 unreachable, action 1 masked in state 0", None),
+        kind="edge"))
+    add(Check("natural_policy_gradient", "random tabular MDP (singular F), 6 iterations", _check_npg(
+        tab.build, 0.05, 6, tab.describe(),
+        tab.snippet("natural_policy_gradient(mdp, policy, theta, 0.05, 6)")), kind="random"))
+    add(Check("natural_policy_gradient", "random MDP with features, 6 iterations", _check_npg(
+        feat.build, 0.05, 6, feat.describe(),
+        feat.snippet("natural_policy_gradient(mdp, policy, theta, 0.05, 6)")), kind="random"))
+    hnpg = cases.MDPCase(hidden("natural_policy_gradient/0"), 4, 3, num_features=5, hidden=True)
+    add(Check("natural_policy_gradient", "hidden random MDP", _check_npg(
+        hnpg.build, 0.04, 5, hnpg.describe(), None), kind="hidden"))
+    htab2 = cases.MDPCase(hidden("natural_policy_gradient/1"), 3, 2, hidden=True)
+    add(Check("natural_policy_gradient", "hidden random tabular MDP", _check_npg(
+        htab2.build, 0.04, 5, htab2.describe(), None), kind="hidden"))
+    return checks
