@@ -54,12 +54,12 @@ def _fisher_mistakes(mdp: Any, policy: Any, theta: np.ndarray) -> list:
     allowed = policy.mask.astype(float)
     S = mdp.num_states
     return [
+        (mistake("score_without_baseline"),
+         weighted(d[:, None] * pi, np.where(policy.mask[:, :, None], policy.phi, 0.0))),
         (mistake("fisher_not_weighted_by_pi"), weighted(d[:, None] * allowed)),
         (mistake("uniform_state_weights"), weighted(np.full(S, 1.0 / S)[:, None] * pi)),
         (mistake("mu0_state_weights"), weighted(mdp.mu0[:, None] * pi)),
         (mistake("missing_one_minus_gamma"), F / (1.0 - mdp.gamma)),
-        (mistake("score_without_baseline"),
-         weighted(d[:, None] * pi, np.where(policy.mask[:, :, None], policy.phi, 0.0))),
     ]
 
 
