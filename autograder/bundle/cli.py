@@ -1,0 +1,45 @@
+"""Build the Gradescope autograder zip (setup.sh, run_autograder, the grader and a hidden-case secret).
+
+Upload the zip in Gradescope (Configure Autograder, Ubuntu 22.04 base image). Keep the secret file
+written next to it: TAs need it to reproduce Gradescope's hidden cases locally.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..engine.suite import VISIBILITIES
+
+HELP = "build the Gradescope autograder zip"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from . import DEFAULT_SANDBOX_USER
+
+    parser.add_argument("-o", "--output", default="autograder.zip", help="the zip to write (default: autograder.zip)")
+    parser.add_argument("--secret-file", help="reuse this secret (keeps the hidden cases of an earlier bundle)")
+    parser.add_argument("--secret-out", help="where to write a new secret (default: OUTPUT.secret)")
+    parser.add_argument("--call-seconds", type=float, default=10.0, help="time limit of one call (default: 10)")
+    parser.add_argument("--submission-seconds", type=float, default=120.0,
+                        help="time budget for all calls of one submission (default: 120)")
+    parser.add_argument("--memory-mb", type=int, default=1024,
+                        help="address-space limit of student code in MB (default: 1024)")
+    parser.add_argument("--hidden-visibility", default="after_due_date", choices=VISIBILITIES,
+                        help="when students see hidden-case checks (default: after_due_date)")
+    parser.add_argument("--sandbox-user", default=DEFAULT_SANDBOX_USER,
+                        help=f"the unprivileged user setup.sh creates (default: {DEFAULT_SANDBOX_USER})")
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import build_bundle, bundle_limits
+
+    info = build_bundle(
+        args.output,
+        secret_file=args.secret_file,
+        secret_out=args.secret_out,
+        limits=bundle_limits(args.call_seconds, args.submission_seconds, args.memory_mb),
+        hidden_visibility=args.hidden_visibility,
+        sandbox_user=args.sandbox_user,
+    )
+    print(info.message())
+    return 0

@@ -1,0 +1,272 @@
+"""The grader inside the Gradescope bundle: ``run_autograder`` runs :func:`main`.
+
+Layout (``$AUTOGRADER_ROOT``, default ``/autograder``, as on Gradescope)::
+
+    source/                  the unzipped bundle (root only)
+      grader/                autograder/, solutions/, secret, bundle.json (this code runs from here)
+    submission/              what the student uploaded (read into memory before any student code runs)
+    submission_metadata.json Gradescope's metadata: the submission id seeds the hidden cases
+    results/results.json     what we write (atomically; a placeholder first, so a crash leaves a valid file)
+
+Under root, student code runs as an unprivileged user (or in bubblewrap); the bundle, the
+reference, the secret, the metadata and the results folder are root-only and hidden from the
+sandbox, and every process of the sandbox user is killed before the results are written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+from ..engine.isolation import Isolation, UserIsolation, detect_isolation, kill_user_processes
+from ..engine.results import failure_results, gradescope_results, summary_text, terminal_report, write_json_atomic
+from ..engine.sandbox import Limits
+from ..errors import UserError
+
+CONFIG_NAME = "bundle.json"
+SECRET_NAME = "secret"
+PRIVATE_DIR = "grader"
+UNFINISHED = ("grading did not finish (the grader was stopped by its time limit, or crashed); "
+              "resubmit, and tell the course staff if this happens again")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things are under the autograder root."""
+
+    root: Path
+
+    @property
+    def source(self) -> Path:
+        return self.root / "source"
+
+    @property
+    def private(self) -> Path:
+        return self.source / PRIVATE_DIR
+
+    @property
+    def submission(self) -> Path:
+        return self.root / "submission"
+
+    @property
+    def metadata(self) -> Path:
+        return self.root / "submission_metadata.json"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.root / "results"
+
+    @property
+    def results(self) -> Path:
+        return self.results_dir / "results.json"
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What the grader uses from ``submission_metadata.json``."""
+
+    submission_id: Optional[str] = None
+    due_date: Optional[datetime] = None
+    created_at: Optional[datetime] = None
+    note: Optional[str] = None  # a problem reading the file
+
+
+def parse_time(value: Any) -> Optional[datetime]:
+    """An ISO 8601 time as Gradescope writes it (``2024-03-01T23:59:00.000000-08:00``), or None.
+
+    A time without a zone is taken as UTC; ``Z`` is accepted (Python 3.10's ``fromisoformat`` is not).
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace(" ", "T", 1)
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def read_metadata(path: Path) -> Metadata:
+    """Read Gradescope's submission metadata; a missing or broken file gives empty metadata and a note."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Metadata(note=f"no {path.name}: hidden cases are seeded by the submission's content")
+    except (OSError, ValueError) as exc:
+        return Metadata(note=f"could not read {path.name} ({exc}): hidden cases are seeded by the submission's content")
+    if not isinstance(data, dict):
+        return Metadata(note=f"{path.name} is not a JSON object")
+    assignment = data.get("assignment") if isinstance(data.get("assignment"), dict) else {}
+    ident = data.get("id")
+    return Metadata(
+        submission_id=str(ident) if isinstance(ident, (int, str)) and str(ident).strip() else None,
+        due_date=parse_time(assignment.get("due_date")),
+        created_at=parse_time(data.get("created_at")),
+    )
+
+
+def load_config(private: Path) -> dict:
+    """The bundle's settings (limits, visibility, sandbox user), written by ``build_bundle``."""
+    return json.loads((private / CONFIG_NAME).read_text(encoding="utf-8"))
+
+
+def lock_down(layout: Layout) -> None:
+    """Under root: make the bundle, the results folder, the submission and the metadata root-only."""
+    if os.geteuid() != 0:
+        return
+    layout.results_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (layout.source, layout.results_dir):
+        for dirpath, dirnames, filenames in os.walk(folder):
+            for name in dirnames + filenames:
+                path = os.path.join(dirpath, name)
+                if not os.path.islink(path):
+                    os.chmod(path, os.stat(path).st_mode & 0o700)
+        os.chmod(folder, 0o700)
+    if layout.submission.is_dir():
+        os.chmod(layout.submission, 0o700)
+    if layout.metadata.is_file():
+        os.chmod(layout.metadata, 0o600)
+
+
+def check_isolation(isolation: Isolation) -> None:
+    """Refuse to run student code as root, and check that the sandbox user can run Python with numpy."""
+    if os.geteuid() != 0:
+        return
+    if isolation.name == "none":
+        raise RuntimeError("no unprivileged user or bubblewrap to run student code; run setup.sh first")
+    if isinstance(isolation, UserIsolation):
+        probe = subprocess.run(
+            [sys.executable, "-I", "-c", "import numpy"], capture_output=True, timeout=60, cwd="/",
+            user=isolation.uid, group=isolation.gid, extra_groups=[],
+        )
+        if probe.returncode != 0:
+            raise RuntimeError(
+                f"the sandbox user {isolation.user} cannot run {sys.executable} with numpy "
+                f"({probe.stderr.decode(errors='replace').strip()[-300:]}); install the packages for all "
+                "users (setup.sh) and make the interpreter readable"
+            )
+
+
+def kill_sandbox_processes(isolation: Optional[Isolation], started: float) -> None:
+    """SIGKILL every process of the sandbox user (only those started during this grade for a shared user)."""
+    if isinstance(isolation, UserIsolation):
+        kill_user_processes(isolation.uid, since=None if isolation.dedicated else started)
+
+
+def apply_visibility(results: dict, hidden_visibility: str) -> int:
+    """Give hidden-case tests the bundle's visibility; returns how many there are."""
+    count = 0
+    for test in results.get("tests", []):
+        if "hidden" in test.get("tags", []):
+            test["visibility"] = hidden_visibility
+            count += 1
+    return count
+
+
+def visibility_note(hidden: int, hidden_visibility: str, due: Optional[datetime], now: datetime) -> str:
+    """One line telling students when hidden-case results appear."""
+    if not hidden:
+        return ""
+    if hidden_visibility == "after_due_date":
+        if due is None:
+            return f"The {hidden} hidden-case checks are shown after the due date."
+        when = due.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        if now >= due:
+            return f"The due date ({when}) has passed: the {hidden} hidden-case checks are shown."
+        return f"The {hidden} hidden-case checks (random MDPs you have not seen) are shown after the due date ({when})."
+    if hidden_visibility == "after_published":
+        return f"The {hidden} hidden-case checks are shown when the grades are published."
+    if hidden_visibility == "hidden":
+        return f"The {hidden} hidden-case checks are never shown; they count in your score."
+    return ""
+
+
+def grade_gradescope(layout: Layout) -> tuple[dict, Any]:
+    """Grade ``layout.submission`` and return ``(results, report)``; raises only for grader failures
+    (a submission that cannot be graded at all gives results with its message)."""
+    from ..engine.loader import load_submission
+    from ..engine.runner import grade_submission
+    from ..engine.secret import resolve_secret
+
+    started = time.time()
+    config = load_config(layout.private)
+    limits = Limits(**config.get("limits", {}))
+    metadata = read_metadata(layout.metadata)
+    secret, _ = resolve_secret(layout.private / SECRET_NAME)
+    try:
+        submission = load_submission(layout.submission)
+    except UserError as exc:
+        return _unreadable_results(str(exc)), None
+    isolation = detect_isolation()
+    check_isolation(isolation)
+    hide = [layout.source, layout.results_dir, layout.metadata, layout.submission]
+    report = None
+    try:
+        report = grade_submission(submission, secret=secret, identity=metadata.submission_id,
+                                  suite_name=config.get("suite", "npg"), limits=limits,
+                                  isolation=isolation, hide=hide)
+    finally:
+        kill_sandbox_processes(isolation, started)
+    if metadata.note:
+        report.notes.append(metadata.note)
+    results = gradescope_results(report)
+    hidden_visibility = config.get("hidden_visibility", "after_due_date")
+    count = apply_visibility(results, hidden_visibility)
+    note = visibility_note(count, hidden_visibility, metadata.due_date, datetime.now(timezone.utc))
+    if note:
+        results["output"] = summary_text(report) + "\n\n" + note
+    results["stdout_visibility"] = "hidden"
+    return results, report
+
+
+def _unreadable_results(message: str) -> dict:
+    return {
+        "score": 0.0, "execution_time": 0, "output_format": "text", "visibility": "visible",
+        "stdout_visibility": "hidden", "tests": [], "leaderboard": [],
+        "output": f"Your submission could not be graded: {message}",
+    }
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Grade the Gradescope submission under ``$AUTOGRADER_ROOT`` and write results.json.
+
+    Returns 0 when results were written (also for a failed grade, which the results explain).
+    """
+    layout = Layout(Path(os.environ.get("AUTOGRADER_ROOT", "/autograder")))
+    start = time.monotonic()
+    try:
+        lock_down(layout)
+        write_json_atomic(layout.results, failure_results(UNFINISHED))
+        results, report = grade_gradescope(layout)
+        results["execution_time"] = round(time.monotonic() - start, 2)
+        write_json_atomic(layout.results, results)
+        if report is not None:
+            print(terminal_report(report))
+            print(f"\nGraded in {report.seconds:.1f} s (sandbox: {report.isolation}).")
+        else:
+            print(results["output"])
+        return 0
+    except BaseException as exc:  # whatever happens, results.json stays valid
+        traceback.print_exc()
+        message = f"{type(exc).__name__}: {exc}"
+        try:
+            data = failure_results(message[:2000])
+            data["execution_time"] = round(time.monotonic() - start, 2)
+            write_json_atomic(layout.results, data)
+        except OSError:
+            return 1
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
