@@ -27,6 +27,9 @@ from typing import Any
 
 # Largest message either side accepts (bytes).
 MAX_MESSAGE = 64 * 1024 * 1024
+# Bound at start-up: a module that monkeypatches json later cannot break the channel for the others.
+_dumps = json.dumps
+_loads = json.loads
 _DTYPE_RE = re.compile(r"^[<>|=]?[biuf][1248]$")
 
 
@@ -101,7 +104,7 @@ def decode(value: Any) -> Any:
 
 def write_message(fd: int, message: dict) -> None:
     """Write one length-prefixed JSON message to a file descriptor."""
-    data = json.dumps(message, allow_nan=False).encode()
+    data = _dumps(message, allow_nan=False).encode()
     payload = struct.pack(">I", len(data)) + data
     view = memoryview(payload)
     while view:
@@ -124,7 +127,7 @@ def read_message(fd: int) -> dict:
     (size,) = struct.unpack(">I", read_exact(fd, 4))
     if size > MAX_MESSAGE:
         raise ValueError(f"message of {size} bytes is larger than the limit")
-    message = json.loads(read_exact(fd, size))
+    message = _loads(read_exact(fd, size))
     if not isinstance(message, dict):
         raise ValueError("message is not an object")
     return message

@@ -1,0 +1,63 @@
+"""Audit the grading suite by mutation analysis before releasing the assignment.
+
+Generates mutants of every student function in solutions/ (operator changes, constants, swapped
+arguments, dropped terms, axes and transposes, negations, library swaps), grades each with the
+same sandbox and suite as `autograder grade`, in parallel, and reports which the suite kills,
+which survive (with their one-line diff and the cases they passed) and which are probably
+equivalent to the reference. Writes OUTDIR/audit.json and OUTDIR/audit.html.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "mutation analysis of the grading suite (does it catch wrong solutions?)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .mutants import OPERATORS
+
+    parser.add_argument("-j", "--jobs", type=int, default=None, help="parallel workers (default: number of CPUs)")
+    parser.add_argument("-o", "--output", default="report", metavar="OUTDIR",
+                        help="folder for audit.json and audit.html (default: report)")
+    parser.add_argument("--extra", metavar="FOLDER",
+                        help="hand-written wrong submissions: one subfolder (or .zip/.ipynb/.py) each")
+    parser.add_argument("--operator", action="append", choices=sorted(OPERATORS), dest="operators",
+                        help="only this mutation operator (repeatable)")
+    parser.add_argument("--function", action="append", dest="functions", metavar="NAME",
+                        help="only mutants of this student function (repeatable)")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit without grading")
+    parser.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
+                        help="exit with status 1 if the mutation score is below SCORE (e.g. 0.95)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import UserError
+    from . import generate_mutants, run_audit
+    from .report import terminal_table
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError(f"-j/--jobs must be at least 1, got {args.jobs}")
+    if args.list:
+        try:
+            mutants = generate_mutants(operators=args.operators, functions=args.functions)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        for m in mutants:
+            print(f"{m.id}  [{m.operator}] {m.description}\n    - {m.original}\n    + {m.mutated}")
+        print(f"{len(mutants)} mutants")
+        return 0
+
+    def progress(done: int, total: int, result: object) -> None:
+        if sys.stderr.isatty():
+            print(f"\rgraded {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    report = run_audit(args.jobs, args.output, args.extra, operators=args.operators, functions=args.functions,
+                       progress=progress)
+    print(terminal_table(report))
+    print(f"Reports written to {args.output}/audit.json and {args.output}/audit.html")
+    if args.fail_under is not None and (report.score is None or report.score < args.fail_under):
+        print(f"mutation score below {args.fail_under}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,257 @@
+"""Extra random probes: is a surviving mutant probably equivalent to the reference?
+
+A survivor passed every check of the suite. It is *probably equivalent* when, in addition, every
+student function gives the reference's output on the probes below: the suite's structures (the
+lecture example, an unreachable state with a masked action, a sampler chain, singular and zero
+Fisher matrices, zero gradients) and random MDPs with seeds the suite does not use. The mutant's
+code runs in the same sandbox as a grade (never in this process); the reference is called here.
+
+Outputs are compared with a tight tolerance (rtol 1e-9, atol 1e-12 times the output's scale),
+except where SPEC.md defines correctness through invariants: NPG directions and steps through
+``F v`` and ``g . v`` (``v`` is not unique when F is singular), trajectories through the policies
+on reachable states and the objectives. The sampler must give the reference's exact draws for
+the same seed, or draws that a G-test cannot tell from ``d^theta(s) pi_theta(a|s)`` (p > 0.01 on
+every probe with 20,000 draws).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from solutions import fisher as ref_fisher
+from solutions import kl as ref_kl
+from solutions import npg as ref_npg
+from solutions.mdp import (
+    LogLinearPolicy,
+    discounted_state_distribution,
+    example_mdp,
+    objective,
+    policy_gradient,
+    random_mdp,
+)
+
+from ..demo.samples import reference_folder
+from ..engine.isolation import Isolation
+from ..engine.runner import mdp_source
+from ..engine.sandbox import FVP, RNG, Limits, Sandbox, SubmissionFiles
+from ..engine.stats import g_test
+from ..suites.npg import PARTS, cases
+
+__all__ = ["Probe", "build_probes", "probe_submission"]
+
+RTOL = 1e-9
+ATOL = 1e-12
+PROBE_SEEDS = (9001, 9002, 9003)
+SAMPLES = 20_000
+
+
+@dataclass
+class Probe:
+    """One call of a student function and how to judge its output against the reference."""
+
+    part: str
+    label: str
+    args: tuple
+    kwargs: dict
+    expected: Any
+    same: Callable[[Any, Any], bool]
+    fvp: Optional[np.ndarray] = None
+
+
+def _close(got: Any, want: Any, rtol: float = RTOL, atol: float = ATOL) -> bool:
+    try:
+        g = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    w = np.asarray(want, dtype=float)
+    if g.shape != w.shape:
+        return False
+    if not np.array_equal(np.isnan(g), np.isnan(w)) or not np.array_equal(np.isinf(g), np.isinf(w)):
+        return False
+    if not np.array_equal(g[np.isinf(g)], w[np.isinf(w)]):
+        return False
+    finite = np.isfinite(w)
+    scale = max(1.0, float(np.abs(w[finite]).max())) if finite.any() else 1.0
+    return bool(np.allclose(g[finite], w[finite], rtol=rtol, atol=atol * scale))
+
+
+def _direction_same(F: np.ndarray, g: np.ndarray) -> Callable[[Any, Any], bool]:
+    def same(got: Any, want: Any) -> bool:
+        try:
+            v = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            return False
+        if v.shape != np.shape(want) or not np.all(np.isfinite(v)):
+            return False
+        return _close(np.concatenate([F @ v, [g @ v]]), np.concatenate([F @ want, [g @ want]]))
+
+    return same
+
+
+def _trajectory_same(mdp: Any, policy: Any) -> Callable[[Any, Any], bool]:
+    def signature(thetas: np.ndarray, reach: list) -> np.ndarray:
+        return np.concatenate([np.concatenate([policy.probs(th)[r].ravel(), [objective(mdp, policy, th)]])
+                               for th, r in zip(thetas, reach)])
+
+    def same(got: Any, want: Any) -> bool:
+        try:
+            thetas = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            return False
+        if thetas.shape != want.shape or not np.all(np.isfinite(thetas)):
+            return False
+        reach = [discounted_state_distribution(mdp, policy.probs(th)) > 1e-12 for th in want]
+        return _close(signature(thetas, reach), signature(want, reach))
+
+    return same
+
+
+def _sampler_same(mdp: Any, policy: Any, theta: np.ndarray) -> Callable[[Any, Any], bool]:
+    def same(got: Any, want: Any) -> bool:
+        if not (isinstance(got, (list, tuple)) and len(got) == 2):
+            return False
+        try:
+            states, actions = (np.asarray(x) for x in got)
+        except (TypeError, ValueError):
+            return False
+        if states.shape != want[0].shape or actions.shape != want[1].shape:
+            return False
+        if not (np.issubdtype(states.dtype, np.integer) and np.issubdtype(actions.dtype, np.integer)):
+            return False
+        if np.array_equal(states, want[0]) and np.array_equal(actions, want[1]):
+            return True
+        S, A = mdp.num_states, mdp.num_actions
+        if states.min() < 0 or states.max() >= S or actions.min() < 0 or actions.max() >= A:
+            return False
+        pi = policy.probs(theta)
+        counts = np.zeros((S, A))
+        np.add.at(counts, (states, actions), 1.0)
+        return g_test(counts, discounted_state_distribution(mdp, pi)[:, None] * pi).p_value > 0.01
+
+    return same
+
+
+def _dirichlet(rng: np.random.Generator, shape: tuple, zeros: bool = False) -> np.ndarray:
+    x = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])
+    if zeros:
+        x = np.where(rng.random(x.shape) < 0.3, 0.0, x)
+        x[..., 0] += 1e-3
+        x /= x.sum(axis=-1, keepdims=True)
+    return x
+
+
+def _spd(rng: np.random.Generator, k: int) -> np.ndarray:
+    q, _ = np.linalg.qr(rng.standard_normal((k, k)))
+    return (q * rng.uniform(0.3, 4.0, k)) @ q.T
+
+
+def build_probes(seeds: tuple[int, ...] = PROBE_SEEDS) -> list[Probe]:
+    """The probes: the suite's special structures and random MDPs with ``seeds``."""
+    probes: list[Probe] = []
+
+    def add(part: str, label: str, args: tuple, expected: Any, same: Callable = _close,
+            kwargs: Optional[dict] = None, fvp: Optional[np.ndarray] = None) -> None:
+        probes.append(Probe(part, label, args, kwargs or {}, expected, same, fvp))
+
+    mdps: list[tuple[str, Any, Any, np.ndarray]] = []
+    ex, ex_pol = example_mdp()
+    mdps.append(("lecture example, theta = 0.4", ex, ex_pol, np.array([0.4])))
+    ex1, ex1_pol = example_mdp(mu0=(1.0, 0.0))
+    mdps.append(("lecture example, mu0 = (1, 0)", ex1, ex1_pol, np.array([0.3])))
+    mdps.append(("unreachable state, masked action", *cases.unreachable_mdp()))
+    mdps.append(("sampler chain", *cases.sampler_mdp()))
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        for k in (None, 4):
+            mdp, policy = random_mdp(rng, 4, 3, k, gamma=0.85)
+            mask = rng.random((4, 3)) < 0.7
+            mask[np.arange(4), rng.integers(3, size=4)] = True
+            policy = LogLinearPolicy(policy.phi, mask)
+            theta = rng.standard_normal(policy.num_features)
+            mdps.append((f"random MDP seed {seed}, {'tabular' if k is None else 'k = 4'}, masked", mdp, policy, theta))
+
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        p, q = _dirichlet(rng, (4, 5), zeros=True), _dirichlet(rng, (5,))
+        add("kl_divergence", f"seed {seed}: batch with zeros", (p, q), ref_kl.kl_divergence(p, q))
+        p2, q2 = _dirichlet(rng, (3, 6)), _dirichlet(rng, (3, 6), zeros=True)
+        add("kl_divergence", f"seed {seed}: q with zeros (inf)", (p2, q2), ref_kl.kl_divergence(p2, q2))
+        bp = np.concatenate([[0.0, 1.0], rng.uniform(0.0, 1.0, 6)])[:, None]
+        bq = np.concatenate([[0.0, 1.0], rng.uniform(0.01, 0.99, 3)])[None, :]
+        add("kl_bernoulli", f"seed {seed}: grid with 0 and 1", (bp, bq), ref_kl.kl_bernoulli(bp, bq))
+        m1, m2 = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+        sig = rng.uniform(0.3, 3.0, 4)
+        add("kl_gaussian", f"seed {seed}: sigma per row", (m1, m2, sig), ref_kl.kl_gaussian(m1, m2, sig))
+        s0 = float(rng.uniform(0.3, 3.0))
+        add("kl_gaussian", f"seed {seed}: scalar sigma", (m1, m2[0], s0), ref_kl.kl_gaussian(m1, m2[0], s0))
+        F = _spd(rng, 5)
+        g = rng.standard_normal(5)
+        add("npg_direction", f"seed {seed}: damping 0.2", (F, g), ref_npg.npg_direction(F, g, 0.2),
+            kwargs={"damping": 0.2})
+        for iters in (2, 10):
+            x = ref_npg.conjugate_gradient(lambda v, F=F: F @ v, g, iters=iters)
+            add("conjugate_gradient", f"seed {seed}: iters = {iters}", (FVP(F), g), x, kwargs={"iters": iters}, fvp=F)
+    zF = _spd(np.random.default_rng(1), 3)
+    e1 = np.array([1.0, 0.0, 0.0])  # r^T r = 1 exactly at the start: a special value must not stop CG
+    add("conjugate_gradient", "g = e1", (FVP(zF), e1), ref_npg.conjugate_gradient(lambda v: zF @ v, e1, iters=3),
+        kwargs={"iters": 3}, fvp=zF)
+    add("conjugate_gradient", "g = 0", (FVP(zF), np.zeros(3)), np.zeros(3), kwargs={"iters": 4}, fvp=zF)
+    add("trust_region_step", "g = 0", (zF, np.zeros(3), 0.01), np.zeros(3))
+    add("npg_direction", "F = 0, g = 0", (np.zeros((1, 1)), np.zeros(1)), np.zeros(1))
+
+    for i, (label, mdp, policy, theta) in enumerate(mdps):
+        theta2 = theta + 0.7 * np.random.default_rng(i).standard_normal(theta.shape)
+        add("policy_kl", label, (mdp, policy, theta, theta2), ref_kl.policy_kl(mdp, policy, theta, theta2))
+        add("score_function", label, (policy, theta), ref_fisher.score_function(policy, theta))
+        add("score_function", label + ", |theta| ~ 500", (policy, 500 * theta),
+            ref_fisher.score_function(policy, 500 * theta))
+        F = ref_fisher.fisher_information(mdp, policy, theta)
+        add("fisher_information", label, (mdp, policy, theta), F)
+        seed = 7000 + i
+        states, actions = ref_npg.sample_state_actions(mdp, policy, theta, SAMPLES, np.random.default_rng(seed))
+        add("sample_state_actions", label, (mdp, policy, theta, SAMPLES, RNG(seed)), (states, actions),
+            _sampler_same(mdp, policy, theta))
+        add("fisher_estimate", label, (policy, theta, states[:300], actions[:300]),
+            ref_fisher.fisher_estimate(policy, theta, states[:300], actions[:300]))
+        g = policy_gradient(mdp, policy, theta)
+        add("npg_direction", label, (F, g), ref_npg.npg_direction(F, g), _direction_same(F, g))
+        if F.any():
+            add("trust_region_step", label, (F, g, 0.03), ref_npg.trust_region_step(F, g, 0.03), _direction_same(F, g))
+            k = len(g)
+            x = ref_npg.conjugate_gradient(lambda v, F=F: F @ v, g, iters=k)
+            add("conjugate_gradient", label, (FVP(F), g), x, kwargs={"iters": k}, fvp=F)
+        add("natural_policy_gradient", label, (mdp, policy, theta, 0.03, 4),
+            ref_npg.natural_policy_gradient(mdp, policy, theta, 0.03, 4), _trajectory_same(mdp, policy))
+    return probes
+
+
+_PROBES: Optional[list[Probe]] = None
+
+
+def probe_submission(
+    files: SubmissionFiles,
+    *,
+    limits: Optional[Limits] = None,
+    isolation: Optional[Isolation] = None,
+) -> tuple[bool, str, int]:
+    """Run every probe against ``files`` in a sandbox.
+
+    Returns ``(equivalent, first difference or "", number of probes run)``.
+    """
+    global _PROBES
+    if _PROBES is None:
+        _PROBES = build_probes()
+    modules = {p.name: p.module for p in PARTS}
+    functions = {p.name: p.func for p in PARTS}
+    with Sandbox(files, mdp_source(), limits or Limits(), isolation, [reference_folder()]) as box:
+        for n, probe in enumerate(_PROBES, start=1):
+            result = box.call(modules[probe.part], functions[probe.part], probe.args, probe.kwargs,
+                              fvp_matrix=probe.fvp)
+            if not result.ok:
+                return False, f"{probe.part} ({probe.label}): {result.kind}: {result.error.splitlines()[-1:]}", n
+            if not probe.same(result.value, probe.expected):
+                return False, f"{probe.part} ({probe.label}): output differs from the reference", n
+    return True, "", len(_PROBES)
