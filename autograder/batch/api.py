@@ -1,0 +1,292 @@
+"""``run_batch``: grade a class, resumably, into a gradebook, per-submission results and a report.
+
+Order of work, chosen so that no submission can affect another or the outputs:
+
+1. read every submission of INPUT into memory (:mod:`.inputs`) before any student code runs;
+2. look each one up in the cache (key: content digest, identity, secret fingerprint, suite,
+   limits, grader code); only the missing ones are graded, in parallel workers (:mod:`.pool`),
+   each in its own sandbox with INPUT, OUTDIR and the secret file hidden from student code;
+3. each finished grade goes to ``OUTDIR/cache/`` and ``OUTDIR/results/<id>.json`` at once
+   (atomically), so an interrupted batch loses nothing already graded;
+4. at the end ``grades.csv``, the results files and ``report.html`` are (re)written from memory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, TextIO, Union
+
+from ..engine.isolation import detect_isolation
+from ..engine.results import failure_results, write_json_atomic
+from ..engine.runner import DEFAULT_SUITE, load_suite
+from ..engine.sandbox import Limits
+from ..engine.secret import resolve_secret
+from ..engine.suite import Seeds
+from ..errors import UserError
+from .cache import Cache, cache_key
+from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, Row, csv_text, write_text_atomic
+from .inputs import Entry, snapshot
+from .pool import GradingConfig, Job, run_pool
+from .progress import Progress
+from .report import PartInfo, ReportContext, write_report
+
+PathLike = Union[str, Path]
+
+
+@dataclass
+class BatchSummary:
+    """What a batch did; ``rows`` holds one :class:`Row` per submission, in input order."""
+
+    rows: list[Row]
+    parts: list[PartInfo]
+    outdir: Path
+    isolation: str
+    jobs: int
+    graded: int = 0  # grades done by this run (the rest came from the cache)
+    cached: int = 0
+    grading_seconds: float = 0.0  # wall time of the grading phase
+    seconds: float = 0.0  # wall time of the whole batch
+    interrupted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.rows)
+
+    @property
+    def rate(self) -> float:
+        """Submissions graded per second of grading wall time (0 when nothing was graded)."""
+        return self.graded / self.grading_seconds if self.graded and self.grading_seconds > 0 else 0.0
+
+    @property
+    def grades_csv(self) -> Path:
+        return self.outdir / "grades.csv"
+
+    @property
+    def report_html(self) -> Path:
+        return self.outdir / "report.html"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.outdir / "results"
+
+
+def run_batch(
+    input: PathLike,
+    outdir: PathLike,
+    jobs: Optional[int] = None,
+    *,
+    secret_file: Optional[PathLike] = None,
+    secret: Optional[bytes] = None,
+    suite: str = DEFAULT_SUITE,
+    limits: Optional[Limits] = None,
+    isolation: Optional[str] = None,
+    regrade: bool = False,
+    progress: Optional[TextIO] = None,
+    tty: Optional[bool] = None,
+) -> BatchSummary:
+    """Grade every submission of ``input`` (a folder of submissions or a Gradescope export zip).
+
+    Writes ``outdir/grades.csv``, ``outdir/results/<id>.json`` (Gradescope format, as
+    ``autograder grade`` writes) and ``outdir/report.html`` with its plots in ``outdir/report/``.
+    ``jobs`` worker processes grade in parallel (default: all cores). Results are cached in
+    ``outdir/cache/``: a rerun grades only what is new or changed (``regrade=True`` grades all).
+    Hidden cases are seeded by the Gradescope submission id for exports, else the content digest,
+    so each grade equals ``autograder grade --id <identity>`` with the same secret. ``isolation``
+    forces a sandbox mode ("bwrap", "user", "none"); ``progress`` is a stream for the progress bar
+    and notes (default None: silent). On Ctrl-C the outputs are written with the missing submissions marked pending and
+    the summary says ``interrupted``. Raises UserError when INPUT or OUTDIR is unusable.
+    """
+    started = time.monotonic()
+    input_path = Path(input).resolve()
+    out = Path(outdir).resolve()
+    if input_path.is_dir() and (out == input_path or input_path in out.parents):
+        raise UserError(f"the output folder {outdir} is inside INPUT {input}; choose an OUTDIR outside it")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{outdir} exists and is not a folder; choose another OUTDIR")
+    if secret is None:
+        secret, secret_note = resolve_secret(secret_file)
+    else:
+        secret_note = None
+    limits = limits or Limits()
+    try:
+        chosen = detect_isolation(isolation)
+    except RuntimeError as exc:
+        raise UserError(str(exc)) from None
+    notes: list[str] = []
+    if chosen.warning:
+        notes.append(chosen.warning)
+    jobs = max(1, jobs or _cpu_count())
+    if chosen.name == "user" and jobs > 1:
+        jobs = 1  # UserIsolation kills every process of the sandbox user after each grade
+        notes.append("grading one submission at a time: running student code as another user (no bubblewrap) "
+                     "cannot keep parallel grades apart; install bubblewrap for parallel grading")
+
+    # 1. Every submission in memory before any student code runs.
+    snap = snapshot(input_path)
+    notes.extend(snap.notes)
+    out.mkdir(parents=True, exist_ok=True)
+    lock = _lock(out)
+    try:
+        summary = _run(snap.entries, snap.kind, str(input), out, jobs, secret, secret_note, suite, limits,
+                       chosen.name, regrade, progress, tty, notes, secret_file, input_path)
+    finally:
+        lock.close()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int, secret: bytes,
+         secret_note: Optional[str], suite: str, limits: Limits, isolation: str, regrade: bool,
+         progress_stream: Optional[TextIO], tty: Optional[bool], notes: list[str],
+         secret_file: Optional[PathLike], input_path: Path) -> BatchSummary:
+    parts = [PartInfo(p.name, p.points) for p in load_suite(suite, Seeds(secret, "batch")).parts]
+    cache = Cache(out / "cache")
+    for folder in (out / "cache", out / "results", out / "report", out):
+        for leftover in folder.glob(".*.tmp"):  # a write cut short by kill -9 (we hold the lock)
+            leftover.unlink(missing_ok=True)
+    rows: list[Row] = []
+    results: dict[str, dict] = {}  # entry id -> Gradescope results, as this run knows them
+    todo: dict[str, list[int]] = {}  # cache key -> indices of the entries with that content
+    keys: dict[int, str] = {}
+    summary = BatchSummary(rows, parts, out, isolation, jobs, notes=notes)
+    for index, entry in enumerate(entries):
+        if entry.submission is None:
+            rows.append(Row(entry, NOT_GRADABLE, error=entry.error or "not gradable"))
+            results[entry.id] = not_gradable_results(rows[-1].error)
+            continue
+        key = cache_key(entry.submission.digest, entry.identity or "", secret, suite, limits)
+        keys[index] = key
+        hit = None if regrade else cache.get(key)
+        if hit is not None:
+            rows.append(_graded_row(entry, hit, cached=True))
+            results[entry.id] = hit["results"]
+            summary.cached += 1
+        else:
+            rows.append(Row(entry, PENDING, error="not graded yet: run the same command again to continue"))
+            todo.setdefault(key, []).append(index)
+
+    hide = [str(input_path), str(out)]
+    if secret_file or os.environ.get("AUTOGRADER_SECRET_FILE"):
+        hide.append(str(Path(secret_file or os.environ["AUTOGRADER_SECRET_FILE"]).resolve()))
+    config = GradingConfig(secret, secret_note, suite, limits, isolation, tuple(hide))
+    job_list = [Job(i, entries[indices[0]].submission, entries[indices[0]].identity or "")
+                for i, (key, indices) in enumerate(todo.items())]
+    key_of_job = list(todo)
+    progress = Progress(len(job_list), progress_stream, tty)
+    if progress_stream is not None:
+        for note in notes:
+            progress.message(note)
+        if summary.cached:
+            progress.message(f"{summary.cached} of {len(entries)} submissions already graded (cache); "
+                             f"grading {sum(len(v) for v in todo.values())} with {jobs} job(s)")
+
+    def on_result(job: Job, payload: Optional[dict], error: Optional[str]) -> None:
+        key = key_of_job[job.index]
+        entry_ids = []
+        for index in todo[key]:
+            entry = entries[index]
+            entry_ids.append(entry.id)
+            if payload is not None:
+                rows[index] = _graded_row(entry, payload, cached=False)
+                results[entry.id] = payload["results"]
+            else:
+                rows[index] = Row(entry, FAILED, error=error or "the grader failed")
+                results[entry.id] = failure_results(rows[index].error)
+        if payload is not None:
+            cache.put(key, payload)
+            summary.graded += 1
+        for entry_id in entry_ids:
+            write_json_atomic(out / "results" / f"{entry_id}.json", results[entry_id])
+        if payload is None:
+            progress.message(f"{', '.join(entry_ids)}: {error.splitlines()[0] if error else 'failed'}")
+        progress.advance(failed=payload is None)
+
+    grading_start = time.monotonic()
+    try:
+        run_pool(job_list, jobs, config, on_result)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        progress.finish()
+    summary.grading_seconds = time.monotonic() - grading_start
+
+    # 4. Outputs from memory (whatever a submission may have written meanwhile is overwritten).
+    if isolation == "none":
+        for index, key in keys.items():
+            if rows[index].summary is not None and rows[index].status != PENDING:
+                _restore(cache, key, {"results": results[entries[index].id], "summary": rows[index].summary})
+    _write_results(out / "results", results, {e.id for e in entries})
+    write_text_atomic(out / "grades.csv", csv_text(rows, [p.name for p in parts]))
+    context = ReportContext(title="NPG homework: batch grading report", input=input_label, kind=kind,
+                            isolation=isolation, notes=notes, suite=suite)
+    write_report(out, rows, parts, context)
+    return summary
+
+
+def not_gradable_results(message: str) -> dict[str, Any]:
+    """Gradescope results for a submission with nothing to grade (score 0, the reason visible)."""
+    return {
+        "score": 0.0,
+        "execution_time": 0,
+        "output": f"Not graded: {message}",
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [],
+        "leaderboard": [],
+    }
+
+
+def _graded_row(entry: Entry, payload: dict, cached: bool) -> Row:
+    summary = payload["summary"]
+    status = GRADER_ERROR if summary.get("error") else GRADED
+    return Row(entry, status, summary=summary, error=summary.get("error") or "", cached=cached)
+
+
+def _restore(cache: Cache, key: str, entry: dict) -> None:
+    """Rewrite a cache entry if it no longer holds what this run knows (tampered with)."""
+    current = cache.get(key)
+    if current is None or current.get("results") != entry["results"] or current.get("summary") != entry["summary"]:
+        cache.put(key, entry)
+
+
+def _write_results(folder: Path, results: dict[str, dict], ids: set[str]) -> None:
+    """Write each submission's results file as in ``results``; remove files of submissions not in ``ids``."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry_id, data in results.items():
+        path = folder / f"{entry_id}.json"
+        try:
+            current = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            current = None
+        if current != data:
+            write_json_atomic(path, data)
+    wanted = {f"{i}.json" for i in ids}
+    for path in folder.glob("*.json"):
+        if path.name not in wanted:
+            path.unlink(missing_ok=True)
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _lock(out: Path) -> Any:
+    """An exclusive lock on OUTDIR for this batch (released by the OS even after kill -9); close() frees it."""
+    fh = open(out / ".lock", "a")
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise UserError(f"another `autograder batch` is writing to {out}; "
+                        "wait for it or choose another OUTDIR") from None
+    return fh

@@ -1,0 +1,120 @@
+"""The gradebook: one row per student in ``OUTDIR/grades.csv``.
+
+A Gradescope group submission gives one row per submitter, each with the group's scores and the
+same submission id. Text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
+``@`` first) are prefixed with ``'``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+from .inputs import Entry, Submitter
+
+# Row statuses
+GRADED = "graded"
+GRADER_ERROR = "grader error"  # graded, but a check of the suite itself failed (partial results)
+NOT_GRADABLE = "not gradable"  # nothing to grade: no code, unsafe zip, not UTF-8, ... (scores 0)
+FAILED = "failed"  # the grader could not finish (worker died or hung); rerun to retry
+PENDING = "pending"  # not graded yet (the batch was interrupted); rerun to continue
+
+MAX_ERROR_CHARS = 500
+
+
+@dataclass
+class Row:
+    """The outcome of one submission."""
+
+    entry: Entry
+    status: str
+    summary: Optional[dict[str, Any]] = None  # from pool.summarise(), when graded
+    error: str = ""
+    cached: bool = False
+
+    @property
+    def total(self) -> Optional[float]:
+        """Points earned, or None when there is no grade (failed, pending)."""
+        if self.summary is not None:
+            return float(self.summary["score"])
+        return 0.0 if self.status == NOT_GRADABLE else None
+
+    @property
+    def seconds(self) -> Optional[float]:
+        return float(self.summary["seconds"]) if self.summary is not None else None
+
+    @property
+    def mistakes(self) -> list[str]:
+        return list(self.summary.get("mistakes", [])) if self.summary is not None else []
+
+    def part_scores(self) -> dict[str, float]:
+        if self.summary is None:
+            return {}
+        return {name: float(score) for name, score, _max in self.summary["parts"]}
+
+
+def csv_columns(parts: Sequence[str]) -> list[str]:
+    """The header of grades.csv."""
+    return ["submission_id", "name", "sid", "email", "total", *parts, "status", "error", "mistakes", "seconds"]
+
+
+def csv_text(rows: Sequence[Row], parts: Sequence[str]) -> str:
+    """grades.csv as text: one line per submitter (a submission without names gets one line)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(csv_columns(parts))
+    for row in rows:
+        total = row.total
+        scores = row.part_scores()
+        numbers = [_number(total)]
+        for part in parts:
+            numbers.append(_number(scores.get(part, 0.0 if row.status == NOT_GRADABLE else None)))
+        error = " ".join(row.error.split())
+        if len(error) > MAX_ERROR_CHARS:
+            error = error[:MAX_ERROR_CHARS] + " [...]"
+        tail = [row.status, _cell(error), _cell(";".join(row.mistakes)),
+                "" if row.seconds is None else f"{row.seconds:.2f}"]
+        for person in row.entry.submitters or [Submitter()]:
+            writer.writerow([_cell(row.entry.id), _cell(person.name), _cell(person.sid), _cell(person.email),
+                             *numbers, *tail])
+    return out.getvalue()
+
+
+def _number(value: Optional[float]) -> str:
+    if value is None:
+        return ""
+    return f"{value:.4f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+
+
+def _cell(text: str) -> str:
+    """Neutralise spreadsheet formulas in a text cell."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def write_text_atomic(path: Union[str, Path], text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Union[str, Path], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,335 @@
+"""Find a class's submissions and read every one of them into memory before any student code runs.
+
+INPUT is either
+
+* a folder of submissions: each subfolder, ``.zip`` or ``.ipynb`` is one student's submission, its
+  id the entry's name (without the suffix); or
+* a Gradescope "Export Submissions" zip, or that zip unpacked: ``submission_metadata.yml`` (names,
+  SIDs and emails of each submission's submitters) next to one ``submission_<id>/`` folder per
+  submission; the id is Gradescope's submission id.
+
+:func:`snapshot` returns one :class:`Entry` per submission holding its code as text (the engine's
+loader does the reading, with its size, zip and link checks). Grading works from these private
+copies only, so a submission that rewrites its siblings' files (or the export) changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Optional
+
+from ..engine.loader import MAX_TOTAL_BYTES, MAX_ZIP_RATIO, Submission, load_submission
+from ..errors import UserError
+
+METADATA_NAME = "submission_metadata.yml"
+MAX_METADATA_BYTES = 64 << 20
+MAX_EXPORT_MEMBERS = 200_000
+MAX_EXPORT_BYTES = 4 << 30  # code files unpacked from one export
+SUBMISSION_SUFFIXES = (".zip", ".ipynb")  # besides folders: one file that is a whole submission
+CODE_SUFFIXES = (".py", ".ipynb", ".zip")  # what the loader can read from a submission folder
+
+
+@dataclass(frozen=True)
+class Submitter:
+    """One student behind a submission (Gradescope group submissions have several)."""
+
+    name: str = ""
+    sid: str = ""
+    email: str = ""
+
+
+@dataclass
+class Entry:
+    """One submission of the class, read into memory.
+
+    ``submission`` is None when it cannot be graded at all; ``error`` then says why (the loader's
+    message: no code, unsafe zip, not UTF-8, ...).
+    """
+
+    id: str  # safe as a file name: results/<id>.json
+    source: str  # where it came from, for messages
+    submitters: list[Submitter] = field(default_factory=list)
+    gradescope_id: Optional[str] = None  # seeds hidden cases like Gradescope does, when known
+    created_at: str = ""
+    submission: Optional[Submission] = None
+    error: Optional[str] = None
+
+    @property
+    def identity(self) -> Optional[str]:
+        """The identity that seeds hidden cases: Gradescope's id, else the content digest."""
+        if self.gradescope_id is not None:
+            return self.gradescope_id
+        return self.submission.digest if self.submission is not None else None
+
+
+@dataclass
+class Snapshot:
+    """Every submission of INPUT, in memory, in a stable order."""
+
+    kind: str  # "folder" or "gradescope export"
+    entries: list[Entry]
+    notes: list[str] = field(default_factory=list)
+
+
+def snapshot(input_path: Path) -> Snapshot:
+    """Read every submission of ``input_path`` (folder or Gradescope export) into memory.
+
+    Raises UserError when INPUT itself is unusable (missing, not a folder or zip, bad metadata).
+    """
+    input_path = Path(input_path)
+    if not input_path.exists():
+        raise UserError(f"{input_path}: no such file or folder; give a folder of submissions or a "
+                        "Gradescope export zip")
+    if input_path.is_file():
+        if input_path.suffix.lower() != ".zip":
+            raise UserError(f"{input_path}: expected a folder of submissions or a Gradescope export .zip")
+        return _snapshot_export_zip(input_path)
+    root = find_export_root(input_path)
+    if root is not None:
+        return _snapshot_export_folder(root, label=str(input_path))
+    return _snapshot_folder(input_path)
+
+
+# -- a folder of submissions ---------------------------------------------------------------------
+
+def _snapshot_folder(folder: Path) -> Snapshot:
+    children = sorted(c for c in folder.iterdir() if not c.name.startswith((".", "__MACOSX", "__pycache__")))
+    candidates = [c for c in children if c.is_dir() or (c.is_file() and c.suffix.lower() in SUBMISSION_SUFFIXES)]
+    loose = [c.name for c in children if c.is_file() and c.suffix.lower() == ".py"]
+    if not candidates:
+        if loose:
+            raise UserError(f"{folder}: holds .py files but no submission folders; to grade one submission use "
+                            "`autograder grade`, to grade a class put each submission in its own subfolder")
+        raise UserError(f"{folder}: no submissions found (expected one subfolder, .zip or .ipynb per student)")
+    snap = Snapshot("folder", [])
+    if loose:
+        snap.notes.append(f"ignored loose .py files in {folder} ({', '.join(loose[:5])}"
+                          f"{', ...' if len(loose) > 5 else ''}): each submission needs its own subfolder")
+    ids: set[str] = set()
+    for child in candidates:
+        entry = Entry(id=_unique_id(child.name if child.is_dir() else child.stem, child.name, ids), source=str(child))
+        _load_into(entry, child)
+        snap.entries.append(entry)
+    return snap
+
+
+def _load_into(entry: Entry, path: Path, shown_as: Optional[tuple[str, str]] = None) -> None:
+    """Fill ``entry.submission`` (or ``entry.error``) from ``path`` with the engine's loader."""
+    try:
+        entry.submission = load_submission(path)
+        if shown_as is not None:
+            entry.submission.source = entry.submission.source.replace(*shown_as)
+    except UserError as exc:
+        message = str(exc)
+        entry.error = message.replace(*shown_as) if shown_as else message
+    except OSError as exc:  # unreadable file, permissions, vanished during the read
+        entry.error = f"{entry.source}: could not be read ({exc.strerror or exc})"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _unique_id(preferred: str, fallback: str, taken: set[str]) -> str:
+    """A file-name-safe id, unique within the batch."""
+    for name in (preferred, fallback):
+        candidate = _UNSAFE.sub("_", name).strip("._") or "submission"
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+    n = 2
+    while f"{candidate}-{n}" in taken:
+        n += 1
+    taken.add(f"{candidate}-{n}")
+    return f"{candidate}-{n}"
+
+
+# -- Gradescope exports --------------------------------------------------------------------------
+
+def find_export_root(folder: Path) -> Optional[Path]:
+    """The folder holding ``submission_metadata.yml`` (INPUT itself or its lone subfolder)."""
+    if (folder / METADATA_NAME).is_file():
+        return folder
+    subdirs = [c for c in folder.iterdir() if c.is_dir() and not c.name.startswith((".", "__MACOSX"))]
+    if len(subdirs) == 1 and (subdirs[0] / METADATA_NAME).is_file():
+        return subdirs[0]
+    return None
+
+
+def parse_metadata(text: str, source: str) -> dict[str, dict[str, Any]]:
+    """``submission_metadata.yml`` as ``{"submission_<id>": {"submitters": [...], "created_at": ...}}``.
+
+    Gradescope writes Ruby-style keys with a leading colon (``:submitters:``, ``:name:``); they are
+    returned without colons. Unknown Ruby tags (``!ruby/object:...``) are read as plain data.
+    """
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    def _plain(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        return loader.construct_scalar(node)
+
+    _Loader.add_multi_constructor("!", _plain)
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise UserError(f"{source}: {METADATA_NAME} is not valid YAML ({exc}); export the submissions again") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: {METADATA_NAME} does not map submissions to their metadata; "
+                        "is this a Gradescope 'Export Submissions' zip?")
+    return {str(key): _strip_colons(value) for key, value in data.items()}
+
+
+def _strip_colons(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k).strip(":"): _strip_colons(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_colons(v) for v in value]
+    return value
+
+
+def _submitters(meta: Any) -> list[Submitter]:
+    people = meta.get("submitters") if isinstance(meta, dict) else None
+    out = []
+    for person in people if isinstance(people, list) else []:
+        if isinstance(person, dict):
+            out.append(Submitter(*(_text(person.get(k)) for k in ("name", "sid", "email"))))
+    return out
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+_SUBMISSION_DIR = re.compile(r"^submission_(.+)$")
+
+
+def _export_entries(
+    metadata: dict[str, dict[str, Any]], folders: list[str], label: str
+) -> tuple[list[Entry], list[str]]:
+    """Entries for an export: every submission named in the metadata or present as a folder."""
+    notes = []
+    names = list(metadata) + [f for f in folders if f not in metadata]
+    extra = [f for f in folders if f not in metadata]
+    if extra:
+        notes.append(f"{len(extra)} submission folder(s) are not in {METADATA_NAME} (no names): {', '.join(extra[:5])}")
+    ids: set[str] = set()
+    entries = []
+    for name in sorted(names, key=_natural_key):
+        match = _SUBMISSION_DIR.match(name)
+        gradescope_id = match.group(1) if match else name
+        meta = metadata.get(name, {})
+        entries.append(Entry(
+            id=_unique_id(gradescope_id, name, ids),
+            source=f"{label}:{name}",
+            submitters=_submitters(meta),
+            gradescope_id=gradescope_id,
+            created_at=_text(meta.get("created_at")) if isinstance(meta, dict) else "",
+        ))
+        if name not in folders:
+            entries[-1].error = f"{label}: the export has no files for {name} (nothing was submitted?)"
+    return entries, notes
+
+
+def _natural_key(name: str) -> tuple:
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
+
+
+def _snapshot_export_folder(root: Path, label: str) -> Snapshot:
+    meta_path = root / METADATA_NAME
+    if meta_path.stat().st_size > MAX_METADATA_BYTES:
+        raise UserError(f"{meta_path}: larger than {MAX_METADATA_BYTES} bytes; is this a Gradescope export?")
+    metadata = parse_metadata(meta_path.read_text(encoding="utf-8"), str(meta_path))
+    folders = sorted(c.name for c in root.iterdir() if c.is_dir() and _SUBMISSION_DIR.match(c.name))
+    entries, notes = _export_entries(metadata, folders, label)
+    for entry in entries:
+        if entry.error is None:
+            _load_into(entry, root / entry.source.rsplit(":", 1)[1])
+    return Snapshot("gradescope export", entries, notes)
+
+
+def _snapshot_export_zip(path: Path) -> Snapshot:
+    """Unpack the code files of an export zip into a private folder, read them, remove the folder."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UserError(f"{path}: not a valid zip file ({exc}); download the export again") from None
+    with archive, tempfile.TemporaryDirectory(prefix="npg-batch-export-") as tmp:
+        members = archive.infolist()
+        if len(members) > MAX_EXPORT_MEMBERS:
+            raise UserError(f"{path}: {len(members)} files in the export; at most {MAX_EXPORT_MEMBERS} are accepted")
+        metas = [m for m in members if PurePosixPath(m.filename).name == METADATA_NAME
+                 and "__MACOSX" not in m.filename and not PurePosixPath(m.filename).name.startswith("._")]
+        if not metas:
+            raise UserError(f"{path}: no {METADATA_NAME} in the zip; give a Gradescope 'Export Submissions' zip, "
+                            "or unzip it and give a folder with one subfolder per submission")
+        meta_info = min(metas, key=lambda m: len(PurePosixPath(m.filename).parts))
+        if meta_info.file_size > MAX_METADATA_BYTES:
+            raise UserError(f"{path}: {METADATA_NAME} is larger than {MAX_METADATA_BYTES} bytes")
+        metadata = parse_metadata(archive.read(meta_info).decode("utf-8", "replace"), f"{path}:{meta_info.filename}")
+        root = PurePosixPath(meta_info.filename).parent
+        depth = len(root.parts)
+        tmp_root = Path(tmp)
+        folders: set[str] = set()
+        problems: dict[str, str] = {}
+        extracted = 0
+        for info in members:
+            name = PurePosixPath(info.filename.replace("\\", "/"))
+            if name.parts[:depth] != root.parts or len(name.parts) < depth + 2:
+                continue
+            folder, rest = name.parts[depth], name.parts[depth + 1:]
+            if not _SUBMISSION_DIR.match(folder):
+                continue
+            folders.add(folder)
+            if info.is_dir() or not rest[-1].lower().endswith(CODE_SUFFIXES):
+                continue  # PDFs, images, ...: the loader would not read them
+            problem = _unsafe_member(info, name)
+            if problem:
+                problems.setdefault(folder, f"{path}:{info.filename}: {problem}")
+                continue
+            if any(p.startswith(".") or p == "__MACOSX" for p in rest):
+                continue
+            extracted += info.file_size
+            if extracted > MAX_EXPORT_BYTES:
+                raise UserError(f"{path}: the export's code files add up to more than {MAX_EXPORT_BYTES} bytes")
+            target = tmp_root.joinpath(folder, *rest)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        entries, notes = _export_entries(metadata, sorted(folders), str(path))
+        shown_as = (str(tmp_root), f"{path}:")
+        for entry in entries:
+            folder = entry.source.rsplit(":", 1)[1]
+            if entry.error is not None:
+                continue
+            if folder in problems:
+                entry.error = problems[folder]
+            elif not (tmp_root / folder).is_dir():
+                entry.error = (f"{path}:{folder}: no .py, .ipynb or .zip files; submit kl.py, fisher.py and npg.py "
+                               "(or npg.ipynb)")
+            else:
+                _load_into(entry, tmp_root / folder, shown_as=shown_as)
+    return Snapshot("gradescope export", entries, notes)
+
+
+def _unsafe_member(info: zipfile.ZipInfo, name: PurePosixPath) -> Optional[str]:
+    """Why a member of an export must not be unpacked (traversal, link, bomb), or None."""
+    if name.is_absolute() or ".." in name.parts or (name.parts and ":" in name.parts[0]):
+        return "refused an unsafe path (path traversal)"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "refused a symbolic link"
+    if info.file_size > MAX_TOTAL_BYTES:
+        return f"{info.file_size} bytes is larger than the {MAX_TOTAL_BYTES} byte limit for a submission"
+    if info.file_size > (1 << 20) and info.file_size > MAX_ZIP_RATIO * max(1, info.compress_size):
+        return "expands too much (zip bomb?)"
+    return None
