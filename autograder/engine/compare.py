@@ -99,6 +99,9 @@ def numeric_value(
     if not result.ok:
         return None, call_failure(result, func, inputs)
     value = result.value
+    if value is None:
+        return None, Outcome(False, f"Your {func} returned None; expected {'a number' if shape == () else 'an array'}"
+                             " (is a return statement missing?).\nInput: " + inputs)
     if isinstance(value, list):
         return None, Outcome(False, f"Your {func} returned a sequence of {len(value)} items; "
                              f"expected {'a number' if shape == () else 'an array'}.\nInput: {inputs}")

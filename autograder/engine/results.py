@@ -63,6 +63,7 @@ def gradescope_results(report: GradeReport, stdout_visibility: str = "hidden") -
     data = json.loads(stream.getvalue())
     for test in data["tests"]:
         test["output_format"] = "text"
+        test.setdefault("output", "")  # JSONTestRunner omits it for passed tests; every test carries one
         test["score"] = round(float(test.get("score", 0.0)), 4)
         test["max_score"] = round(float(test.get("max_score", 0.0)), 4)
     data["score"] = round(report.score, 4)

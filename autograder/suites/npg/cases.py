@@ -117,6 +117,28 @@ def sampler_mdp() -> tuple[TabularMDP, LogLinearPolicy, np.ndarray]:
     return mdp, LogLinearPolicy(phi), theta
 
 
+def line_mdp() -> tuple[TabularMDP, LogLinearPolicy, np.ndarray]:
+    """Six states in a line, mu0 on state 0, gamma = 0.9 (the lecture's): each step moves right
+    with a fair chance, so the state tells how many steps the rollout ran. Any error in the
+    stopping time (a fixed or uniform horizon, T ~ Geometric(gamma), t starting at 1) moves mass
+    between states and the G-test sees it even where random MDPs mix too fast to tell."""
+    S, A = 6, 2
+    P = np.zeros((S, A, S))
+    for s in range(S):
+        right = min(s + 1, S - 1)
+        P[s, 0, right] += 0.85  # action 0: usually move right
+        P[s, 0, s] += 0.15
+        P[s, 1, right] += 0.5  # action 1: move right, stay, or go back to the start
+        P[s, 1, s] += 0.3
+        P[s, 1, 0] += 0.2
+    r = np.zeros((S, A))
+    mdp = TabularMDP(P, r, 0.9, np.eye(S)[0])
+    phi = np.zeros((S, A, 2))
+    phi[:, 0, 0] = 1.0
+    phi[:, 1, 1] = np.linspace(-1.0, 1.0, S)
+    return mdp, LogLinearPolicy(phi), np.array([0.3, 0.8])
+
+
 def reachable(mdp: TabularMDP, policy: LogLinearPolicy, theta: np.ndarray) -> np.ndarray:
     """States with d^theta(s) > 0 (boolean, shape (S,))."""
     return discounted_state_distribution(mdp, policy.probs(theta)) > 1e-12

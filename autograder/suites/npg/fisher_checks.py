@@ -16,6 +16,10 @@ from . import cases
 from .mistakes import mistake
 
 Builder = Callable[[], tuple]
+# psi = phi - E_pi[phi] cancels features of size ~1: single precision leaves ~4e-8 absolute error
+# (measured on the hidden cases of a correct float32 submission); atol 1e-6 keeps a margin, and the
+# catalogued mistakes (no baseline, masked scores) change psi by O(1).
+SCORE_TOL = Tolerance(rtol=1e-5, atol=1e-6)
 
 
 def _score_mistakes(policy: Any, theta: np.ndarray) -> list:
@@ -35,7 +39,7 @@ def _check_score(build: Builder, label: str, snippet: Any) -> Callable:
         mdp, policy, theta = build()
         return expect_close(
             ctx.call("score_function", policy, theta), ref.score_function(policy, theta),
-            func="score_function", inputs=f"{label}; theta = {format_value(theta)}",
+            func="score_function", inputs=f"{label}; theta = {format_value(theta)}", tol=SCORE_TOL,
             mistakes=_score_mistakes(policy, theta), reproduce=snippet,
         )
 

@@ -58,6 +58,10 @@ _ENTRIES = [
     ("sampler_no_discount", "missing discount (a fixed or uniform horizon)",
      "Stop each rollout at T ~ Geometric(1 - gamma) (or draw from d^theta exactly); a fixed horizon "
      "or a uniform t does not give d^theta."),
+    ("sampler_wrong_horizon", "the wrong stopping time (T ~ Geometric(gamma))",
+     "Stop at T ~ Geometric(1 - gamma): Pr(T = t) = (1 - gamma) gamma^t, mean gamma / (1 - gamma) steps. "
+     "numpy's rng.geometric(p) counts trials until the first success (values 1, 2, ...): use "
+     "rng.geometric(1 - gamma) - 1."),
     ("sampler_uniform_actions", "actions not drawn from pi_theta",
      "Draw a ~ pi_theta(.|s) at the sampled state."),
     # NPG direction and step

@@ -26,28 +26,68 @@ from .mistakes import mistake
 
 Builder = Callable[[], tuple]
 FALSE_FAILURE = 1e-6  # per sampler check
+# NPG trajectories compound round-off over the iterations, and near-deterministic iterates make F
+# ill-conditioned: a correct float32 implementation drifts up to ~3e-4 in pi_theta_t and J(theta_t)
+# over 5-10 iterations (measured over 300 hidden-case identities; the former rtol 1e-5 / atol 1e-7
+# failed it on every case with features). The catalogued mistakes (F once, TRPO's 2 delta, no
+# square root, Euclidean norm, plain gradient) move the policies by > 1e-2 within a few iterations.
+NPG_TOL = Tolerance(rtol=1e-3, atol=5e-4)
 SAMPLES = 40_000
 
 
 # ----------------------------------------------------------------------------------------------
 # sample_state_actions
 # ----------------------------------------------------------------------------------------------
+def _discounted(mdp: Any, P_pi: np.ndarray, discount: float) -> np.ndarray:
+    """``(1 - discount) sum_t discount^t mu_t``: the state at a Geometric(1 - discount) stopping time."""
+    S = mdp.num_states
+    d = np.linalg.solve(np.eye(S) - discount * P_pi.T, (1.0 - discount) * mdp.mu0)
+    d = np.clip(d, 0.0, None)
+    return d / d.sum()
+
+
 def _sampler_alternatives(mdp: Any, policy: Any, theta: np.ndarray) -> list:
+    """What classic wrong samplers draw, as (mistake, probabilities of (s, a)).
+
+    Horizons: 1 / (1 - gamma) (the "effective horizon" students reach for), its double, and
+    long ones (20, 50, 100 steps: the last state of a long rollout is close to stationary).
+    """
     pi = policy.probs(theta)
     d = discounted_state_distribution(mdp, pi)
     P_pi = np.einsum("sa,sat->st", pi, mdp.P)
-    horizon = max(1, int(round(1.0 / (1.0 - mdp.gamma))))
-    rows = [mdp.mu0]
-    for _ in range(horizon):
+    effective = max(1, int(round(1.0 / (1.0 - mdp.gamma))))
+    horizons = sorted({effective, 2 * effective, 20, 50, 100})
+    rows = [mdp.mu0]  # mu_t, the state distribution at step t
+    for _ in range(max(horizons)):
         rows.append(rows[-1] @ P_pi)
     uniform_actions = policy.mask / policy.mask.sum(axis=1, keepdims=True)
-    return [
-        (mistake("sampler_t_starts_at_1"), (d @ P_pi)[:, None] * pi),
-        (mistake("sampler_mu0_only"), mdp.mu0[:, None] * pi),
-        (mistake("sampler_no_discount"), rows[-1][:, None] * pi),
-        (mistake("sampler_no_discount"), np.mean(rows[:-1], axis=0)[:, None] * pi),
-        (mistake("sampler_uniform_actions"), d[:, None] * uniform_actions),
+    states = [
+        (mistake("sampler_t_starts_at_1"), d @ P_pi),
+        (mistake("sampler_mu0_only"), mdp.mu0),
     ]
+    states += [(mistake("sampler_no_discount"), rows[h]) for h in horizons]  # fixed horizon h
+    states += [(mistake("sampler_no_discount"), np.mean(rows[:h], axis=0)) for h in horizons]  # t ~ U{0..h-1}
+    states += [(mistake("sampler_no_discount"), np.mean(rows[:h + 1], axis=0)) for h in horizons]  # t ~ U{0..h}
+    if 0.0 < mdp.gamma < 1.0:  # T ~ Geometric(gamma) instead of Geometric(1 - gamma), on {0, ..} or {1, ..}
+        swapped = _discounted(mdp, P_pi, 1.0 - mdp.gamma)
+        states += [(mistake("sampler_wrong_horizon"), swapped), (mistake("sampler_wrong_horizon"), swapped @ P_pi)]
+    out = [(m, s[:, None] * pi) for m, s in states]
+    out.append((mistake("sampler_uniform_actions"), d[:, None] * uniform_actions))
+    return out
+
+
+def _likeliest(counts: np.ndarray, alternatives: list, threshold: float = 1e-3) -> Any:
+    """The alternative the counts fit best (largest G-test p-value), if its p-value exceeds ``threshold``.
+
+    Taking the best fit rather than the first acceptable one matters when alternatives are close
+    (e.g. a long fixed horizon and t starting at 1 on a fast-mixing MDP).
+    """
+    best, best_p = None, threshold
+    for candidate, probs in alternatives:
+        p = g_test(counts, probs).p_value
+        if p > best_p:
+            best, best_p = candidate, p
+    return best
 
 
 def _check_sampler(build: Builder, n: int, seed: int, label: str, snippet: Optional[str]) -> Callable:
@@ -87,11 +127,7 @@ def _check_sampler(build: Builder, n: int, seed: int, label: str, snippet: Optio
         test = g_test(counts, exact)
         if test.p_value >= FALSE_FAILURE:
             return Outcome(True)
-        found = None
-        for candidate, probs in _sampler_alternatives(mdp, policy, theta):
-            if g_test(counts, probs).p_value > 1e-3:
-                found = candidate
-                break
+        found = _likeliest(counts, _sampler_alternatives(mdp, policy, theta))
         detail = (f"G-test against the exact d^theta(s) pi_theta(a|s): G = {test.statistic:.1f} with {test.df} "
                   f"degrees of freedom, p = {test.p_value:.2e} < {FALSE_FAILURE:g} (a correct sampler fails this "
                   "test with probability at most 1e-6).")
@@ -137,10 +173,15 @@ def _singular(F: np.ndarray) -> bool:
 def _expect_direction(result: Any, F: np.ndarray, g: np.ndarray, expected: np.ndarray, *, func: str,
                       inputs: str, alternatives: list, reproduce: Optional[str],
                       constraint: Optional[float] = None) -> Outcome:
-    if not result.ok and "singular" in result.error.lower():
-        out = call_failure(result, func, inputs)
-        m = mistake("inv_on_singular")
-        return Outcome(False, out.message + f"\nLikely mistake: {m.title}. {m.hint}", m.key)
+    if not result.ok and result.kind == "exception":
+        m = None
+        if "singular" in result.error.lower():
+            m = mistake("inv_on_singular")
+        elif not np.any(g) and "division" in result.error.lower():  # e.g. ZeroDivisionError for g = 0
+            m = mistake("no_zero_guard")
+        if m is not None:
+            out = call_failure(result, func, inputs)
+            return Outcome(False, out.message + f"\nLikely mistake: {m.title}. {m.hint}", m.key)
     got, failure = numeric_value(result, func, inputs, shape=expected.shape)
     if failure is not None:
         return failure
@@ -158,9 +199,8 @@ def _expect_direction(result: Any, F: np.ndarray, g: np.ndarray, expected: np.nd
     if ok:
         return Outcome(True)
     found = diagnose(have, [(m, _invariants(F, g, np.asarray(alt, float))) for m, alt in alternatives], tol)
-    if found is None and _singular(F) and np.all(np.isfinite(got)):
-        if np.linalg.norm(got) > 1e6 * max(np.linalg.norm(expected), 1e-12):
-            found = mistake("inv_on_singular")
+    if found is None and _singular(F) and np.all(np.isfinite(got)) and _inverted_round_off(F, got, expected):
+        found = mistake("inv_on_singular")
     if found is None and not np.all(np.isfinite(got)) and not np.any(g):
         found = mistake("no_zero_guard")
     singular_note = (" F is singular here, so directions are compared through F v and g . v (any v with the same "
@@ -168,6 +208,16 @@ def _expect_direction(result: Any, F: np.ndarray, g: np.ndarray, expected: np.nd
     lines = (f"Compared: F v and g . v. Expected [F v, g . v] = {format_value(want)}; got {format_value(have)}."
              + singular_note)
     return mismatch(func, inputs, expected, got, tol, found, reproduce, (detail + "\n" + lines).strip())
+
+
+def _inverted_round_off(F: np.ndarray, got: np.ndarray, expected: np.ndarray) -> bool:
+    """Whether a wrong ``got`` looks like ``inv(F) @ g`` on a singular F: inverting round-off
+    eigenvalues leaves a null-space component of F larger than the whole right answer.
+    (Correct answers with a null-space component never get here: they pass on F v and g . v.)"""
+    eigenvalues, vectors = np.linalg.eigh(F)
+    null = vectors[:, eigenvalues <= 1e-10 * max(float(eigenvalues.max()), 1e-300)]
+    size = np.linalg.norm(null.T @ got)
+    return bool(size > max(np.linalg.norm(expected), 1e-12))
 
 
 def _spd(rng: np.random.Generator, k: int, low: float = 0.5, high: float = 5.0) -> np.ndarray:
@@ -251,7 +301,7 @@ def _steepest_descent(F: np.ndarray, g: np.ndarray, iters: int) -> np.ndarray:
 
 
 def _check_cg(system: Callable[[], tuple], iters: int, label: str, snippet: Optional[str],
-              rtol: float = 1e-6) -> Callable:
+              rtol: float = 1e-5) -> Callable:
     def run(ctx: Context) -> Outcome:
         F, g = system()
         calls = []
@@ -269,7 +319,10 @@ def _check_cg(system: Callable[[], tuple], iters: int, label: str, snippet: Opti
         if result.fvp_calls > iters:
             return Outcome(False, f"Your conjugate_gradient called fvp {result.fvp_calls} times; at most iters = "
                            f"{iters} calls are allowed (one Fisher-vector product per iteration).\nInput: {inputs}")
-        tol = Tolerance(rtol=rtol, atol=1e-9 * max(1.0, float(np.abs(expected).max())))
+        # atol 1e-6 of the largest entry: CG in single precision accumulates ~1e-7 relative round-off
+        # in every entry (measured), which failed the former rtol 1e-6 / atol 1e-9 on small entries.
+        # Steepest descent and the plain gradient differ from the CG iterate by > 1e-2.
+        tol = Tolerance(rtol=rtol, atol=1e-6 * max(1.0, float(np.abs(expected).max())))
         if tol.close(got, expected):
             return Outcome(True)
         found = diagnose(got, [(mistake("steepest_descent"), _steepest_descent(F, g, iters)),
@@ -355,7 +408,7 @@ def _check_npg(build: Callable[[], tuple], delta: float, iterations: int, label:
         assert got is not None
         want = _signature(mdp, policy, expected, reach)
         have = _signature(mdp, policy, got, reach)
-        tol = Tolerance(rtol=1e-5, atol=1e-7)
+        tol = NPG_TOL
         if tol.close(have, want):
             return Outcome(True)
         reference_step = ref.trust_region_step
@@ -428,6 +481,8 @@ def build(seeds: Seeds) -> list[Check]:
              "np.random.default_rng(401))"), kind="example"))
     add(Check("sample_state_actions", "a chain where t = 0, the discount and the horizon matter", _check_sampler(
         cases.sampler_mdp, SAMPLES, 402, "a 4-state chain from state 0, gamma = 0.8", None), kind="edge", weight=2.0))
+    add(Check("sample_state_actions", "a line of states from state 0: the stopping time matters", _check_sampler(
+        cases.line_mdp, SAMPLES, 406, "6 states in a line from state 0, gamma = 0.9", None), kind="edge", weight=2.0))
     add(Check("sample_state_actions", "an unreachable state and a masked action", _check_sampler(
         cases.unreachable_mdp, SAMPLES, 403, "3 states, state 2 unreachable, action 1 masked in state 0", None),
         kind="edge"))
