@@ -7,6 +7,7 @@ in its ``cli`` module; defaults live in the API functions, not here.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from typing import Optional, Sequence
@@ -25,13 +26,27 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that verb's subcommand (the others are not imported).
+
+    Importing a verb's module can be slow (``assign`` loads nbformat), and ``autograder grade`` runs
+    once per submission, so ``main`` imports only the verb it was asked for.
+    """
     parser = argparse.ArgumentParser(
         prog="autograder",
         description="Generate, check and grade the natural-policy-gradient homework.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for verb, module_name in COMMANDS.items():
+    if only is None or not _add_verbs(sub, [only]):
+        _add_verbs(sub, list(COMMANDS))  # all verbs (also when ``only`` is not installed: the error lists them)
+    return parser
+
+
+def _add_verbs(sub: argparse._SubParsersAction, verbs: list[str]) -> int:
+    """Register ``verbs`` whose module is installed; return how many were registered."""
+    added = 0
+    for verb in verbs:
+        module_name = COMMANDS[verb]
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -41,17 +56,33 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(verb, help=module.HELP, description=module.__doc__)
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
-    return parser
+        added += 1
+    return added
+
+
+def _requested_verb(argv: Sequence[str]) -> Optional[str]:
+    """The verb ``argv`` asks for, if it is the first argument and a known verb (else None)."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``, as the console script does)."""
+    from_console = argv is None
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verb = _requested_verb(argv)
+    parser = build_parser(only=verb)
     args = parser.parse_args(argv)
     if not hasattr(args, "_run"):
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        if from_console:
+            # The process exits next: skip the interpreter's final garbage collection of every
+            # object the grade made (~30 ms of a ~0.6 s `autograder grade`). Outputs are already
+            # written and the sandbox closed; atexit handlers and stream flushing still run.
+            gc.freeze()
+        return code
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130

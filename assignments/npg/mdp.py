@@ -55,7 +55,7 @@ def as_float_array(x: ArrayLike, name: str, ndim: Optional[int] = None) -> np.nd
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}") from exc
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():  # ndarray methods: these checks run on every call, keep them cheap
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     return arr
 
@@ -65,11 +65,11 @@ def check_distribution(p: ArrayLike, name: str, axis: int = -1) -> np.ndarray:
     arr = as_float_array(p, name)
     if arr.ndim == 0:
         raise ValueError(f"{name} must have at least one dimension, got a scalar")
-    if np.any(arr < 0):
+    if (arr < 0).any():
         raise ValueError(f"{name} has negative probabilities (min {arr.min():.3g})")
-    sums = arr.sum(axis=axis)
-    if not np.allclose(sums, 1.0, rtol=0.0, atol=PROB_ATOL):
-        worst = sums.flat[np.argmax(np.abs(sums - 1.0))]
+    error = np.abs(arr.sum(axis=axis) - 1.0)
+    if error.size and error.max() > PROB_ATOL:
+        worst = arr.sum(axis=axis).flat[np.argmax(error)]
         raise ValueError(f"{name} must sum to 1 along axis {axis}, found a sum of {worst:.6g}")
     return arr
 

@@ -164,7 +164,7 @@ def _grade_task(task: dict[str, Any]) -> dict[str, Any]:
                 submission = load_submission(Path(tmp))
         else:
             submission = load_submission(Path(task["path"]))
-        report = grade_submission(submission, secret=AUDIT_SECRET, identity=AUDIT_IDENTITY)
+        report = grade_submission(submission, secret=AUDIT_SECRET, identity=AUDIT_IDENTITY, reuse_worker=True)
     except Exception as exc:  # a broken extra submission (UserError) or a grader failure: report it
         out.update(status="error", error=f"{type(exc).__name__}: {exc}", seconds=time.monotonic() - start)
         return out

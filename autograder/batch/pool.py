@@ -75,7 +75,7 @@ def grade_one(submission: Submission, identity: str, config: GradingConfig, isol
 
     report = grade_submission(
         submission, secret=config.secret, identity=identity, suite_name=config.suite, limits=config.limits,
-        isolation=isolation, hide=[Path(p) for p in config.hide],
+        isolation=isolation, hide=[Path(p) for p in config.hide], reuse_worker=True,
     )
     if config.secret_note:
         report.notes.append(config.secret_note)

@@ -93,23 +93,27 @@ def grade_submission(
     limits: Optional[Limits] = None,
     isolation: Optional[Isolation] = None,
     hide: Sequence[Path] = (),
+    reuse_worker: bool = False,
 ) -> GradeReport:
     """Grade ``submission`` with suite ``suite_name``; never raises for anything the student did.
 
     ``identity`` (the Gradescope submission id, or the content digest) seeds the hidden cases
-    together with ``secret``.
+    together with ``secret``. ``reuse_worker`` forks the student's process from a pre-started
+    worker kept by this process (batch and audit workers grade many submissions in a row).
     """
     start = time.monotonic()
     identity = identity or submission.digest
     isolation = isolation or detect_isolation()
-    suite = load_suite(suite_name, Seeds(secret, identity))
     hidden_paths = list(hide) + [_reference_folder()]
-    results: list[CheckResult] = []
-    report = GradeReport(suite, results, submission, identity, isolation.name, notes=list(submission.notes))
-    if isolation.warning:
-        report.notes.append(isolation.warning)
     limits = limits or Limits()
-    with Sandbox(submission.sandbox_files(), mdp_source(suite_name), limits, isolation, hidden_paths) as box:
+    with Sandbox(submission.sandbox_files(), mdp_source(suite_name), limits, isolation, hidden_paths,
+                 reuse_worker=reuse_worker) as box:
+        box.start_early()  # the child imports numpy while the suite is built
+        suite = load_suite(suite_name, Seeds(secret, identity))
+        results: list[CheckResult] = []
+        report = GradeReport(suite, results, submission, identity, isolation.name, notes=list(submission.notes))
+        if isolation.warning:
+            report.notes.append(isolation.warning)
         context = Context(box, suite)
         for check in suite.checks:
             t0 = time.monotonic()
@@ -156,8 +160,9 @@ def _score(report: GradeReport) -> None:
                     r.score = 0.0
                     r.outcome = Outcome(
                         False,
-                        "Passes the lecture example, but fails every random MDP: points for the example "
-                        "count only when the implementation is general (are the example's values hard-coded?).",
+                        "Passes the lecture example, but fails every random and hidden case: points for the "
+                        "example count only when the implementation is general. Fix the failing cases below "
+                        "(if the example's values are hard-coded, that is why).",
                     )
                     failures[part.name] = failures.get(part.name, 0) + 1
         for r in mine:

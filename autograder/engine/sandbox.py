@@ -28,7 +28,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import child as codec
-from .isolation import Isolation, detect_isolation
+from .isolation import Isolation, detect_isolation, forget_bwrap_probe
+from .zygote import ZygoteError, shared_zygote
 
 CHILD_SCRIPT = Path(codec.__file__)
 
@@ -126,11 +127,23 @@ class _OutputDrain(threading.Thread):
         self.limit = limit
         self.kept = bytearray()
         self.total = 0
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Stop once the pipe is quiet (a leftover process may hold it open forever)."""
+        self.stopping.set()
+        self.join(timeout=2.0)
 
     def run(self) -> None:
+        fd = self.stream.fileno()
         try:
             while True:
-                chunk = self.stream.read1(1 << 16) if hasattr(self.stream, "read1") else self.stream.read(1 << 16)
+                ready, _, _ = select.select([fd], [], [], 0.05)
+                if not ready:
+                    if self.stopping.is_set():
+                        return
+                    continue
+                chunk = os.read(fd, 1 << 16)
                 if not chunk:
                     return
                 self.total += len(chunk)
@@ -154,11 +167,16 @@ class Sandbox:
         limits: Optional[Limits] = None,
         isolation: Optional[Isolation] = None,
         hide: Sequence[Path] = (),
+        reuse_worker: bool = False,
     ) -> None:
+        """``reuse_worker``: fork children from this process's pre-started worker (a zygote, see
+        :mod:`autograder.engine.zygote`) where the isolation allows, instead of starting Python."""
         self.limits = limits = limits or Limits()
         self.isolation = isolation or detect_isolation()
         self.hide = [Path(p) for p in hide]
-        self.scratch = Path(tempfile.mkdtemp(prefix="npg-sandbox-"))
+        self.zygote = shared_zygote(self.isolation, self.hide, _child_env(Path("/tmp"))) if reuse_worker else None
+        root = str(self.zygote.root) if self.zygote is not None else None
+        self.scratch = Path(tempfile.mkdtemp(prefix="npg-sandbox-", dir=root))
         self.workdir = self.scratch / "work"
         self.workdir.mkdir()
         for name, text in submission.files.items():
@@ -172,7 +190,7 @@ class Sandbox:
         (self.workdir / "layout.json").write_text(json.dumps(layout))
         self.isolation.prepare_workdir(self.scratch)
         self.deadline = time.monotonic() + limits.submission_seconds
-        self.proc: Optional[subprocess.Popen] = None
+        self.proc: Optional[Any] = None  # a _PopenChild or a zygote's ForkedChild
         self.drain: Optional[_OutputDrain] = None
         self.output = bytearray()
         self.output_total = 0
@@ -180,47 +198,55 @@ class Sandbox:
         self.imported: set[str] = set()
         self.notes: list[str] = []
         self.children_started = 0
+        self.awaiting_ready = False
 
     # -- process management ----------------------------------------------------------------------
     def _start(self) -> None:
-        cmd = self.isolation.command(
-            [sys.executable, "-I", "-B", str(self.workdir / "_grader_child.py")],
-            workdir=self.scratch,
-            hide=self.hide,
-        )
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(self.workdir),
-            "TMPDIR": str(self.workdir) if not self.isolation.private_tmp else "/tmp",
-            "LANG": "C.UTF-8",
-            "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": str(self.workdir / ".matplotlib"),
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            "PYTHONHASHSEED": "0",
-        }
-        for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine quirks numpy relies on
-            if var in os.environ:
-                env[var] = os.environ[var]
-        self.proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=str(self.workdir),
-            env=env,
-            start_new_session=True,
-            preexec_fn=self.isolation.preexec(self.limits),
-            **self.isolation.popen_kwargs(),
-        )
+        env = _child_env(self.workdir, self.isolation.private_tmp)
+        self.proc = None
+        if self.zygote is not None:
+            try:
+                self.proc = self.zygote.spawn(self.workdir, env, self.isolation.rlimits(self.limits))
+            except ZygoteError:
+                self.zygote = None  # fall back to fresh processes for the rest of this submission
+        if self.proc is None:
+            cmd = self.isolation.command(
+                [sys.executable, "-I", "-B", str(self.workdir / "_grader_child.py")],
+                workdir=self.scratch,
+                hide=self.hide,
+            )
+            popen = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=str(self.workdir),
+                env=env,
+                start_new_session=True,
+                preexec_fn=self.isolation.preexec(self.limits),
+                **self.isolation.popen_kwargs(),
+            )
+            self.proc = _PopenChild(popen, self.isolation)
         self.children_started += 1
         self.drain = _OutputDrain(self.proc.stderr, max(0, self.limits.output_bytes - len(self.output)))
         self.drain.start()
         self.imported = set()
+        self.awaiting_ready = True
+
+    def start_early(self) -> None:
+        """Start the child now, without waiting for it: it imports numpy while the grader prepares."""
+        try:
+            if self.proc is None:
+                self._start()
+        except (OSError, _ChildFailed):
+            self._kill()  # the first call starts again and reports the problem
+
+    def _await_ready(self) -> None:
+        self.awaiting_ready = False
         ready = self._receive(min(self.limits.call_seconds * 3, self._remaining()))
         if ready is None or ready.get("op") != "ready":
             self._kill()
+            forget_bwrap_probe()  # the machine changed since bubblewrap was last seen to work: probe again
             raise _ChildFailed("crash", "the sandbox could not start Python with numpy")
 
     def _remaining(self) -> float:
@@ -230,9 +256,19 @@ class Sandbox:
         """One message from the child, or None on timeout. Raises _ChildFailed if it died."""
         assert self.proc is not None and self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
-        ready, _, _ = select.select([fd], [], [], max(0.0, timeout))
-        if not ready:
-            return None
+        end = time.monotonic() + max(0.0, timeout)
+        while True:
+            # Wait in short steps: a child that exits while a process it started keeps the pipe
+            # open (a background fork) is noticed at once, not at the end of the time limit.
+            ready, _, _ = select.select([fd], [], [], max(0.0, min(0.1, end - time.monotonic())))
+            if ready:
+                break
+            code = self.proc.poll()
+            if code is not None:
+                self._kill()
+                raise _ChildFailed("crash", _describe_exit(code))
+            if time.monotonic() >= end:
+                return None
         try:
             return codec.read_message(fd)
         except (EOFError, ValueError, OSError, json.JSONDecodeError) as exc:
@@ -260,16 +296,7 @@ class Sandbox:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.kill()
-        except ProcessLookupError:
-            pass
-        proc.wait()
-        self.isolation.kill_leftovers()
+        proc.kill_all()
         for stream in (proc.stdin, proc.stdout):
             try:
                 if stream is not None:
@@ -277,9 +304,14 @@ class Sandbox:
             except OSError:
                 pass
         if self.drain is not None:
-            self.drain.join(timeout=2.0)
+            self.drain.stop()
             self._collect_output()
             self.drain = None
+        if proc.stderr is not None:
+            try:
+                proc.stderr.close()
+            except OSError:
+                pass
 
     def _collect_output(self) -> None:
         if self.drain is not None:
@@ -291,6 +323,11 @@ class Sandbox:
     def close(self) -> None:
         """Kill the child and every process it left; remove the scratch folder."""
         self._kill()
+        if self.zygote is not None:
+            try:
+                self.zygote.reset()  # every process of this submission, and its /tmp, gone
+            except ZygoteError:
+                self.zygote.close()
         self.isolation.kill_leftovers()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
@@ -315,6 +352,8 @@ class Sandbox:
     def _request(self, message: dict, timeout: float, fvp_matrix: Optional[np.ndarray]) -> tuple[dict, int]:
         if self.proc is None:
             self._start()
+        if self.awaiting_ready:
+            self._await_ready()
         self._send(message)
         end = time.monotonic() + timeout
         fvp_calls = 0
@@ -393,6 +432,54 @@ class Sandbox:
         except (ValueError, TypeError, KeyError) as exc:
             return CallResult("bad-output", error=f"the returned value could not be read ({exc})")
         return CallResult("ok", value=value, seconds=time.monotonic() - start, fvp_calls=fvp_calls)
+
+
+def _child_env(workdir: Path, private_tmp: bool = True) -> dict[str, str]:
+    """The whole environment of a child: nothing of the grader's (no secrets) leaks into it."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "TMPDIR": "/tmp" if private_tmp else str(workdir),
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0",
+    }
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine quirks numpy relies on
+        if var in os.environ:
+            env[var] = os.environ[var]
+    return env
+
+
+class _PopenChild:
+    """A freshly started child process (the interface ForkedChild mirrors)."""
+
+    def __init__(self, popen: subprocess.Popen, isolation: Isolation) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+        self.isolation = isolation
+        self.stdin, self.stdout, self.stderr = popen.stdin, popen.stdout, popen.stderr
+
+    def poll(self) -> Optional[int]:
+        return self.popen.poll()
+
+    def wait(self, timeout: Optional[float] = None) -> int:
+        return self.popen.wait(timeout=timeout)
+
+    def kill_all(self) -> None:
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.popen.kill()
+        except ProcessLookupError:
+            pass
+        self.popen.wait()
+        self.isolation.kill_leftovers()
 
 
 class _ChildFailed(Exception):

@@ -125,6 +125,7 @@ class Context:
     def __init__(self, sandbox: Sandbox, suite: Suite) -> None:
         self.sandbox = sandbox
         self.suite = suite
+        self.timed_out: dict[str, str] = {}  # part -> the timeout message of its first timed-out call
 
     def call(
         self,
@@ -137,7 +138,13 @@ class Context:
         """Call the student's function of ``part`` with plain-data arguments (arrays, numbers,
         MDPs, policies, ``RNG(seed)``, ``FVP(F)`` with ``fvp=F``)."""
         p = self.suite.part(part)
-        return self.sandbox.call(p.module, p.func, args, kwargs, fvp_matrix=fvp, timeout=timeout)
+        if part in self.timed_out:
+            # One hanging function must not eat the submission's time budget for the other parts.
+            return CallResult("timeout", error=f"not run: an earlier call of {p.func} {self.timed_out[part]}")
+        result = self.sandbox.call(p.module, p.func, args, kwargs, fvp_matrix=fvp, timeout=timeout)
+        if result.kind == "timeout":
+            self.timed_out[part] = result.error
+        return result
 
 
 def transitive_dependencies(suite: Suite, part: str) -> Sequence[str]:

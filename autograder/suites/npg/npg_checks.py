@@ -549,6 +549,9 @@ def build(seeds: Seeds) -> list[Check]:
         _spd_system(422, 8), 3, "random SPD F (seed 422), k = 8", None), kind="random", weight=2.0))
     add(Check("conjugate_gradient", "g = 0: x = 0 (no division by zero)", _check_cg(
         _fixed(_spd_system(423, 4)()[0], np.zeros(4)), 5, "random SPD F (seed 423), g = 0", None), kind="edge"))
+    add(Check("conjugate_gradient", "g = e1 (r^T r = 1 at the start), k = 5, iters = 3", _check_cg(
+        lambda: (_spd_system(424, 5)()[0], np.eye(5)[0]), 3, "random SPD F (seed 424), g = e1", None),
+        kind="random"))
     add(Check("conjugate_gradient", "the Fisher matrix of a random MDP with features", _check_cg(
         lambda: _mdp_system(feat.build), 4, feat.describe(), None, rtol=1e-5), kind="random"))
     add(Check("conjugate_gradient", "hidden SPD system", _check_cg(
