@@ -173,3 +173,47 @@ def test_main_writes_failure_results_when_the_bundle_is_broken(tmp_path, monkeyp
     assert results["output"].startswith("Autograder failed") and results["visibility"] == "visible"
     assert results["score"] == 0 and results["tests"] == []
     assert "FileNotFoundError" in capsys.readouterr().err
+
+
+def test_a_grader_failure_after_some_parts_keeps_them(built, tmp_path, monkeypatch):
+    """The grader dies after the KL parts: results.json says "Autograder failed" and keeps their points."""
+    import autograder.engine.runner as runner
+
+    root = tmp_path / "root"
+    with zipfile.ZipFile(built.output) as archive:
+        archive.extractall(root / "source")
+    materialise(SAMPLES[0], root / "submission")
+    (root / "submission_metadata.json").write_text(json.dumps({"id": 6, "assignment": {"due_date": None}}))
+    monkeypatch.setenv("AUTOGRADER_ROOT", str(root))
+    real_partial = runner._partial
+
+    def dying_partial(report):
+        partial = real_partial(report)
+        if any(p.name == "score_function" for p in partial.suite.parts):
+            raise MemoryError("the grader ran out of memory")  # as if killed after the KL parts
+        return partial
+
+    monkeypatch.setattr(runner, "_partial", dying_partial)
+    assert main() == 1
+    results = json.loads(Layout(root).results.read_text())
+    assert results["output"].startswith("Autograder failed") and results["visibility"] == "visible"
+    parts = {t["tags"][0] for t in results["tests"]}
+    assert parts == {"kl_divergence", "kl_bernoulli", "kl_gaussian", "policy_kl"}
+    # 8 + 4 + 4 + 10 points, all earned; each test's score is rounded to 4 decimals in the JSON
+    assert results["score"] == pytest.approx(26.0, abs=1e-3)
+
+
+def test_checkpoints_grow_part_by_part_and_end_at_the_final_score(tmp_path):
+    from autograder.engine.loader import load_submission
+    from autograder.engine.runner import grade_submission
+
+    path = materialise(SAMPLES[2], tmp_path / "sample")  # reversed KL: some parts lose points
+    seen = []
+    report = grade_submission(load_submission(path), secret=b"checkpoint-test",
+                              on_part_done=lambda partial: seen.append(partial))
+    assert [len(p.suite.parts) for p in seen] == list(range(1, len(report.suite.parts) + 1))
+    assert all(a.score <= b.score + 1e-9 for a, b in zip(seen, seen[1:]))
+    assert seen[-1].score == pytest.approx(report.score, abs=1e-9)
+    final = report.part_scores()
+    for part, (score, max_score) in seen[-1].part_scores().items():
+        assert score == pytest.approx(final[part][0], abs=1e-9) and max_score == final[part][1]

@@ -33,6 +33,7 @@ from autograder.assign.notebook import (
     strip_outputs,
 )
 from autograder.errors import UserError
+from autograder.fileio import write_text_atomic
 
 PathLike = Union[str, "os.PathLike[str]"]
 DEFAULT_SOURCE = "solutions"
@@ -168,7 +169,7 @@ def generate_assignment(
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     if rendered.solution_path is not None and rendered.solution_notebook is not None:
-        _write_atomic(rendered.solution_path, nbformat.writes(rendered.solution_notebook) + "\n")
+        write_text_atomic(rendered.solution_path, nbformat.writes(rendered.solution_notebook) + "\n")
     return GenerationResult(out, sorted(rendered.files), rendered.solution_path, executed)
 
 
@@ -211,18 +212,6 @@ def _swap_in(new: Path, target: Path) -> None:
         os.replace(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.chmod(tmp, 0o666 & ~_umask())
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
-from ..engine.results import write_json_atomic
+from ..fileio import write_json_atomic, write_text_atomic
 from .api import AuditReport, MutantResult
 from .mutants import OPERATORS
 
@@ -151,24 +149,6 @@ def _group(results: list[MutantResult]) -> dict[str, list[MutantResult]]:
     return out
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)  # a report to open in a browser, not a secret
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def write_reports(report: AuditReport, folder: Path) -> tuple[Path, Path]:
     """Write ``folder/audit.json`` and ``folder/audit.html`` atomically; return their paths."""
     folder = Path(folder)
@@ -178,5 +158,5 @@ def write_reports(report: AuditReport, folder: Path) -> tuple[Path, Path]:
         raise UserError(f"{folder} is a file; -o needs a folder for audit.json and audit.html")
     json_path, html_path = folder / "audit.json", folder / "audit.html"
     write_json_atomic(json_path, report.to_json())
-    _write_text_atomic(html_path, html_report(report))
+    write_text_atomic(html_path, html_report(report), mode=0o644)  # a report to open, not a secret
     return json_path, html_path

@@ -21,14 +21,15 @@ from pathlib import Path
 from typing import Any, Optional, TextIO, Union
 
 from ..engine.isolation import detect_isolation
-from ..engine.results import failure_results, write_json_atomic
+from ..engine.results import failure_results
 from ..engine.runner import DEFAULT_SUITE, load_suite
 from ..engine.sandbox import Limits
 from ..engine.secret import resolve_secret
 from ..engine.suite import Seeds
 from ..errors import UserError
+from ..fileio import write_json_atomic, write_text_atomic
 from .cache import Cache, cache_key
-from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, Row, csv_text, write_text_atomic
+from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, Row, csv_text
 from .inputs import Entry, snapshot
 from .pool import GradingConfig, Job, run_pool
 from .progress import Progress

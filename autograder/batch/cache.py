@@ -16,8 +16,8 @@ import platform
 from pathlib import Path
 from typing import Any, Optional
 
-from ..engine.results import write_json_atomic
 from ..engine.sandbox import Limits
+from ..fileio import write_json_atomic
 
 CACHE_FORMAT = 1
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, Row, write_bytes_atomic, write_text_atomic
+from ..fileio import write_bytes_atomic, write_text_atomic
+from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, Row
 
 PLOTS = {
     "score_histogram.png": "Score histogram",

@@ -26,6 +26,7 @@ from ..engine.sandbox import Limits
 from ..engine.secret import new_secret
 from ..engine.suite import VISIBILITIES
 from ..errors import UserError
+from ..fileio import write_text_atomic
 from .gradescope import CONFIG_NAME, PRIVATE_DIR, SECRET_NAME
 
 __all__ = ["build_bundle", "BundleInfo", "DEFAULT_SANDBOX_USER", "bundle_limits"]
@@ -146,7 +147,7 @@ def build_bundle(
         Path(tmp).unlink(missing_ok=True)
         raise
     if not reused:
-        _write_private(secret_path, secret + "\n")
+        write_text_atomic(secret_path, secret + "\n", mode=0o600)
     return BundleInfo(output, secret_path, reused, tuple(name for name, _, _ in entries), output.stat().st_size,
                       _fingerprint(secret))
 
@@ -164,19 +165,6 @@ def _secret(output: Path, secret_file: Optional[PathLike], secret_out: Optional[
             f"hidden cases, rebuild with --secret-file {path}; to start afresh, move it away first."
         )
     return new_secret(), path, False
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _fingerprint(secret: str) -> str:

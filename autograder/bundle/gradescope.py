@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..engine.isolation import Isolation, UserIsolation, detect_isolation, kill_user_processes
-from ..engine.results import failure_results, gradescope_results, summary_text, terminal_report, write_json_atomic
+from ..engine.results import failure_results, gradescope_results, summary_text, terminal_report
 from ..engine.sandbox import Limits
 from ..errors import UserError
+from ..fileio import write_json_atomic
 
 CONFIG_NAME = "bundle.json"
 SECRET_NAME = "secret"
@@ -210,23 +211,41 @@ def grade_gradescope(layout: Layout) -> tuple[dict, Any]:
     isolation = detect_isolation()
     check_isolation(isolation)
     hide = [layout.source, layout.results_dir, layout.metadata, layout.submission]
+    hidden_visibility = config.get("hidden_visibility", "after_due_date")
+
+    def checkpoint(partial: Any) -> None:
+        """Keep the parts graded so far, should the grader be killed before it finishes."""
+        data = gradescope_results(partial)
+        apply_visibility(data, hidden_visibility)
+        write_json_atomic(layout.results, failure_results(UNFINISHED, data))
+
     report = None
     try:
         report = grade_submission(submission, secret=secret, identity=metadata.submission_id,
                                   suite_name=config.get("suite", "npg"), limits=limits,
-                                  isolation=isolation, hide=hide)
+                                  isolation=isolation, hide=hide, on_part_done=checkpoint)
     finally:
         kill_sandbox_processes(isolation, started)
     if metadata.note:
         report.notes.append(metadata.note)
     results = gradescope_results(report)
-    hidden_visibility = config.get("hidden_visibility", "after_due_date")
     count = apply_visibility(results, hidden_visibility)
     note = visibility_note(count, hidden_visibility, metadata.due_date, datetime.now(timezone.utc))
     if note:
         results["output"] = summary_text(report) + "\n\n" + note
     results["stdout_visibility"] = "hidden"
     return results, report
+
+
+def _checkpoint(path: Path) -> Optional[dict]:
+    """The parts graded before a failure (the last checkpoint written to results.json), if any."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and isinstance(data.get("tests"), list) and data["tests"]:
+        return {"tests": data["tests"], "leaderboard": []}
+    return None
 
 
 def _unreadable_results(message: str) -> dict:
@@ -260,7 +279,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         traceback.print_exc()
         message = f"{type(exc).__name__}: {exc}"
         try:
-            data = failure_results(message[:2000])
+            data = failure_results(message[:2000], _checkpoint(layout.results))
             data["execution_time"] = round(time.monotonic() - start, 2)
             write_json_atomic(layout.results, data)
         except OSError:

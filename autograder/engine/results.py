@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import unittest
-from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional
 
 from gradescope_utils.autograder_utils.decorators import number, tags, visibility, weight
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
@@ -102,26 +99,6 @@ def summary_text(report: GradeReport) -> str:
     if report.error:
         lines += ["", f"Autograder problem: {report.error} (your other results are kept)."]
     return "\n".join(lines)
-
-
-def write_json_atomic(path: Union[str, Path], data: Any) -> None:
-    """Write JSON to ``path`` atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def terminal_report(report: GradeReport, verbose: bool = False) -> str:

@@ -11,12 +11,13 @@ Scoring rules, on top of pass/fail per check:
 
 from __future__ import annotations
 
+import copy
 import importlib
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from .isolation import Isolation, detect_isolation
 from .loader import Submission
@@ -94,12 +95,15 @@ def grade_submission(
     isolation: Optional[Isolation] = None,
     hide: Sequence[Path] = (),
     reuse_worker: bool = False,
+    on_part_done: Optional[Callable[[GradeReport], None]] = None,
 ) -> GradeReport:
     """Grade ``submission`` with suite ``suite_name``; never raises for anything the student did.
 
     ``identity`` (the Gradescope submission id, or the content digest) seeds the hidden cases
     together with ``secret``. ``reuse_worker`` forks the student's process from a pre-started
     worker kept by this process (batch and audit workers grade many submissions in a row).
+    ``on_part_done`` receives a scored copy of the report so far after each part's last check
+    (the Gradescope bundle writes it as a checkpoint, so a grader killed later keeps those parts).
     """
     start = time.monotonic()
     identity = identity or submission.digest
@@ -124,11 +128,30 @@ def grade_submission(
                                   + traceback.format_exc(limit=3))
                 report.error = "a check of the suite failed"
             results.append(CheckResult(check, outcome, 0.0, 0.0, time.monotonic() - t0))
+            if on_part_done is not None and _last_check_of_part(suite, len(results) - 1):
+                on_part_done(_partial(report))
         report.notes.extend(f"notebook {n}" for n in box.notes)
         report.printed = box.printed
     _score(report)
     report.seconds = time.monotonic() - start
     return report
+
+
+def _last_check_of_part(suite: Suite, index: int) -> bool:
+    later = suite.checks[index + 1:]
+    return not any(c.part == suite.checks[index].part for c in later)
+
+
+def _partial(report: GradeReport) -> GradeReport:
+    """A scored copy of ``report`` restricted to the parts whose checks have all run."""
+    done = {r.check.part for r in report.results} - {c.part for c in report.suite.checks[len(report.results):]}
+    suite = Suite(report.suite.name, [p for p in report.suite.parts if p.name in done],
+                  [c for c in report.suite.checks if c.part in done])
+    results = [copy.deepcopy(r) for r in report.results if r.check.part in done]
+    partial = GradeReport(suite, results, report.submission, report.identity, report.isolation,
+                          notes=list(report.notes))
+    _score(partial)
+    return partial
 
 
 def _reference_folder() -> Path:

@@ -153,7 +153,7 @@ def transitive_dependencies(suite: Suite, part: str) -> Sequence[str]:
     frontier = list(suite.part(part).depends_on)
     while frontier:
         name = frontier.pop(0)
-        if name not in seen:
+        if name not in seen and any(p.name == name for p in suite.parts):
             seen.append(name)
             frontier.extend(suite.part(name).depends_on)
     return seen

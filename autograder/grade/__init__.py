@@ -7,10 +7,11 @@ from typing import Optional, Sequence, Union
 
 from ..engine.isolation import Isolation
 from ..engine.loader import load_submission
-from ..engine.results import gradescope_results, write_json_atomic
+from ..engine.results import gradescope_results
 from ..engine.runner import DEFAULT_SUITE, GradeReport, grade_submission
 from ..engine.sandbox import Limits
 from ..engine.secret import resolve_secret
+from ..fileio import write_json_atomic
 
 __all__ = ["grade", "GradeReport"]
 
