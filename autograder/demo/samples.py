@@ -9,7 +9,6 @@ patch whose text is no longer found fails loudly.
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,8 +69,14 @@ def materialise(sample: Sample, dest: Path) -> Path:
         notebook = ref / "npg_solution.ipynb"
         if not notebook.exists():
             raise FileNotFoundError(f"{notebook} is missing; run `autograder assign` to build it")
+        import nbformat
+
+        nb = nbformat.read(notebook, as_version=4)
+        # What students' notebooks often hold: magics and shell lines, which the grader drops.
+        magics = "%matplotlib inline\n!pip install --quiet numpy\nimport numpy as np"
+        nb.cells.insert(1, nbformat.v4.new_code_cell(magics))
         target = dest / "npg.ipynb"
-        shutil.copyfile(notebook, target)
+        target.write_text(nbformat.writes(nb), encoding="utf-8")
         return target
     files = {name: student_source((ref / name).read_text(encoding="utf-8")) for name in STUDENT_FILES}
     for name, old, new in sample.patches:
