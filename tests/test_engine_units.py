@@ -274,3 +274,36 @@ def test_g_test_pools_small_cells_and_rejects_counts_in_impossible_cells() -> No
     assert result.cells == 3 and result.df == 2 and result.p_value > 1e-6
     impossible = g_test(np.array([5000, 4999, 0, 1]), probs)
     assert impossible.p_value == 0.0
+
+
+def test_results_do_not_swap_sys_stdout(monkeypatch, tmp_path):
+    """unittest's output buffering replaces sys.stdout for the whole process while a test runs; two
+    grades in threads of one process then break each other (seen: 'EncodedFile' has no getvalue)."""
+    import sys
+
+    from autograder.demo.samples import SAMPLES, materialise
+    from autograder.engine import results as results_module
+    from autograder.engine.loader import load_submission
+    from autograder.engine.runner import grade_submission
+
+    report = grade_submission(load_submission(materialise(SAMPLES[2], tmp_path / "s")), secret=b"stdout-test")
+    original = sys.stdout
+    seen = []
+    make = results_module._test_method
+
+    def recording(result, index):
+        method = make(result, index)
+
+        def test(self):
+            seen.append(sys.stdout is original)
+            return method(self)
+
+        for name in ("__doc__", "__weight__", "__score__", "__visibility__", "__number__", "__tags__"):
+            if hasattr(method, name):
+                setattr(test, name, getattr(method, name))
+        return test
+
+    monkeypatch.setattr(results_module, "_test_method", recording)
+    data = results_module.gradescope_results(report)
+    assert len(seen) == len(report.results) and all(seen)
+    assert sum(t["status"] == "failed" for t in data["tests"]) == sum(not r.outcome.passed for r in report.results)

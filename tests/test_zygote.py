@@ -148,3 +148,29 @@ def test_zygote_grades_equal_fresh_grades(tmp_path: Path) -> None:
         assert [r.outcome.passed for r in fresh.results] == [r.outcome.passed for r in reused.results]
         assert abs(fresh.score - reused.score) < 1e-9
         shutil.rmtree(path if path.is_dir() else path.parent)
+
+
+@pytest.mark.parametrize("reuse", [False, True], ids=["fresh", "zygote"])
+def test_a_fork_bomb_is_stopped_quickly(tmp_path: Path, reuse: bool) -> None:
+    """Root is exempt from RLIMIT_NPROC, so the sandbox also counts its PID namespace's processes."""
+    bomb = """
+        import os, time
+        def bomb():
+            children = 0
+            for _ in range(1000):  # bounded, so a failing guard cannot take the machine down
+                if os.fork() == 0:
+                    time.sleep(5)
+                    os._exit(0)
+                children += 1
+            raise ValueError(f"forked {children} processes")
+    """
+    folder = tmp_path / "bomb"
+    folder.mkdir()
+    (folder / "kl.py").write_text(textwrap.dedent(bomb))
+    files = load_submission(folder).sandbox_files()
+    with Sandbox(files, mdp_source(), Limits(call_seconds=5.0, processes=64), ISOLATION, reuse_worker=reuse) as box:
+        result = box.call("kl", "bomb")
+        assert result.kind == "crash", (result.kind, result.error)
+        assert "fork bomb" in result.error
+        after = box.call("kl", "bomb")  # the next call gets a fresh child, and is stopped again
+        assert after.kind == "crash"

@@ -55,8 +55,10 @@ class Isolation:
             "RLIMIT_FSIZE": limits.file_bytes,
             "RLIMIT_CORE": 0,
         }
-        if self.limit_processes:
-            values["RLIMIT_NPROC"] = limits.processes
+        # RLIMIT_NPROC counts every task (process or thread) of the child's uid. Sharing the grader's uid,
+        # the child may have what the whole machine runs now plus limits.processes: a bound the uid's own
+        # count cannot exceed, so a fork bomb fails with EAGAIN instead of filling the machine.
+        values["RLIMIT_NPROC"] = limits.processes + (0 if self.limit_processes else machine_tasks())
         return values
 
     def preexec(self, limits: Any) -> Callable[[], None]:
@@ -73,7 +75,7 @@ class Isolation:
 
         return apply_limits
 
-    limit_processes = False
+    limit_processes = False  # True: the child has a uid of its own, so limits.processes is its whole budget
 
     def popen_kwargs(self) -> dict:
         return {}
@@ -120,6 +122,15 @@ class UserIsolation(Isolation):
 
     def kill_leftovers(self) -> None:
         kill_user_processes(self.uid, since=None if self.dedicated else self.started)
+
+
+def machine_tasks() -> int:
+    """How many tasks (processes and threads) the machine runs now (/proc/loadavg), 4096 if unknown."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            return int(fh.read().split()[3].split("/")[1])
+    except (OSError, IndexError, ValueError):
+        return 4096
 
 
 def kill_user_processes(uid: int, since: Optional[float] = None) -> int:

@@ -3,8 +3,9 @@
 The JSON is produced by gradescope-utils' ``JSONTestRunner`` with its ``weight``/``visibility``/
 ``number``/``tags`` decorators, guarded against the pitfalls in SPEC.md: every check has already
 run in the sandbox before the unittest run (no ``setUpClass`` that could crash the runner, no
-``subTest``), each grade builds fresh test functions (no ``partial_credit`` state kept between
-runs), and test names come from docstrings (``str(test)`` differs between Python 3.10 and 3.11).
+``subTest``, no output buffering, which is not thread-safe), each grade builds fresh test
+functions (no ``partial_credit`` state kept between runs), and test names come from docstrings
+(``str(test)`` differs between Python 3.10 and 3.11).
 """
 
 from __future__ import annotations
@@ -55,8 +56,10 @@ def gradescope_results(report: GradeReport, stdout_visibility: str = "hidden") -
     case_class = type("GradedChecks", (unittest.TestCase,), methods)
     tests = unittest.defaultTestLoader.loadTestsFromTestCase(case_class)
     stream = io.StringIO()
+    # buffer=False: the replayed tests print nothing, and unittest's buffering swaps sys.stdout for the
+    # whole process, which breaks when two grades run in threads of one process.
     JSONTestRunner(stream=stream, visibility="visible", stdout_visibility=stdout_visibility,
-                   failure_prefix="").run(tests)
+                   failure_prefix="", buffer=False).run(tests)
     data = json.loads(stream.getvalue())
     for test in data["tests"]:
         test["output_format"] = "text"

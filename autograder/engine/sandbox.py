@@ -267,6 +267,10 @@ class Sandbox:
             if code is not None:
                 self._kill()
                 raise _ChildFailed("crash", _describe_exit(code))
+            if self.proc.sandbox_tasks() > self.limits.processes:
+                self._kill()
+                raise _ChildFailed("crash", f"started more than {self.limits.processes} processes (a fork bomb?) "
+                                            "and was stopped")
             if time.monotonic() >= end:
                 return None
         try:
@@ -434,6 +438,29 @@ class Sandbox:
         return CallResult("ok", value=value, seconds=time.monotonic() - start, fvp_calls=fvp_calls)
 
 
+def namespace_processes(bwrap_pid: int) -> int:
+    """How many processes live in the PID namespace that bubblewrap process ``bwrap_pid`` created."""
+    target = None
+    entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    for entry in entries:  # bubblewrap's own child is the first process of the new namespace
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                if int(fh.read().rsplit(b")", 1)[1].split()[1]) == bwrap_pid:
+                    target = os.readlink(f"/proc/{entry}/ns/pid")
+                    break
+        except (OSError, ValueError, IndexError):
+            continue
+    if target is None:
+        return 0
+    count = 0
+    for entry in entries:
+        try:
+            count += os.readlink(f"/proc/{entry}/ns/pid") == target
+        except OSError:
+            continue
+    return count
+
+
 def _child_env(workdir: Path, private_tmp: bool = True) -> dict[str, str]:
     """The whole environment of a child: nothing of the grader's (no secrets) leaks into it."""
     env = {
@@ -468,6 +495,11 @@ class _PopenChild:
 
     def wait(self, timeout: Optional[float] = None) -> int:
         return self.popen.wait(timeout=timeout)
+
+    def sandbox_tasks(self) -> int:
+        """Processes in the child's PID namespace (bubblewrap), else 0: RLIMIT_NPROC does the job there,
+        except for root, whom the kernel exempts from it."""
+        return namespace_processes(self.popen.pid) if self.isolation.private_tmp else 0
 
     def kill_all(self) -> None:
         try:

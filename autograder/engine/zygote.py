@@ -159,6 +159,12 @@ class ForkedChild:
                 raise subprocess.TimeoutExpired("forked child", timeout or 0.0)
             time.sleep(0.005)
 
+    def sandbox_tasks(self) -> int:
+        """Processes in the zygote's PID namespace, less init and the zygote."""
+        from .sandbox import namespace_processes
+
+        return max(0, namespace_processes(self.zygote.proc.pid) - 2)
+
     def kill_all(self) -> None:
         try:
             self.zygote._ask({"op": "kill", "pid": self.pid})
