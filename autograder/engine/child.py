@@ -27,6 +27,12 @@ from typing import Any
 
 # Largest message either side accepts (bytes).
 MAX_MESSAGE = 64 * 1024 * 1024
+# Most JSON containers and items ("[", "{", ",") one message may hold: the grader decodes what a
+# hostile child sends, and 64 MB of "[]," would be 20 million Python lists (1.5 GB). Arrays travel
+# as base64 strings, which hold none of these characters, so honest messages stay far below.
+MAX_ITEMS = 1_000_000
+# Deepest nesting of sequences ``decode`` accepts (``encode`` refuses more than 8 levels).
+MAX_DEPTH = 16
 # Bound at start-up: a module that monkeypatches json later cannot break the channel for the others.
 _dumps = json.dumps
 _loads = json.loads
@@ -66,8 +72,8 @@ def encode(value: Any, _depth: int = 0) -> Any:
     return {"__nd__": [arr.dtype.str, list(arr.shape), base64.b64encode(arr.tobytes()).decode()]}
 
 
-def decode(value: Any) -> Any:
-    """Decode what ``encode`` produced, trusting nothing: numeric dtypes only, sizes checked.
+def decode(value: Any, _depth: int = 0) -> Any:
+    """Decode what ``encode`` produced, trusting nothing: numeric dtypes only, sizes and nesting checked.
 
     Returns plain ``numpy.ndarray`` (never a subclass), lists, or None.
     """
@@ -75,9 +81,11 @@ def decode(value: Any) -> Any:
 
     if value is None:
         return None
+    if _depth > MAX_DEPTH:
+        raise ValueError("the value is nested too deeply")
     if isinstance(value, dict) and len(value) == 1:
         if "__seq__" in value and isinstance(value["__seq__"], list):
-            return [decode(v) for v in value["__seq__"]]
+            return [decode(v, _depth + 1) for v in value["__seq__"]]
         if "__nd__" in value:
             spec = value["__nd__"]
             if not (isinstance(spec, list) and len(spec) == 3):
@@ -102,19 +110,39 @@ def decode(value: Any) -> Any:
     raise ValueError(f"unexpected value of type {type(value).__name__}")
 
 
-def write_message(fd: int, message: dict) -> None:
-    """Write one length-prefixed JSON message to a file descriptor."""
+def frame(message: dict) -> bytes:
+    """One message as sent on the wire: a 4-byte big-endian length and its JSON."""
     data = _dumps(message, allow_nan=False).encode()
-    payload = struct.pack(">I", len(data)) + data
-    view = memoryview(payload)
+    return struct.pack(">I", len(data)) + data
+
+
+def write_message(fd: int, message: dict) -> None:
+    """Write one length-prefixed JSON message to a (blocking) file descriptor."""
+    view = memoryview(frame(message))
     while view:
         written = os.write(fd, view)
         view = view[written:]
 
 
-def read_exact(fd: int, n: int) -> bytes:
+def check_items(data: bytes) -> None:
+    """Refuse JSON text with more than MAX_ITEMS containers and items (bounds what decoding it costs)."""
+    items = data.count(b"[") + data.count(b"{") + data.count(b",")
+    if items > MAX_ITEMS:
+        raise ValueError(f"{items} lists, numbers or arrays in one message, more than the limit of {MAX_ITEMS}; "
+                         "return numpy arrays rather than long Python lists")
+
+
+def read_exact(fd: int, n: int, deadline: float | None = None) -> bytes:
+    """``n`` bytes from ``fd``; with a ``deadline`` (time.monotonic()), TimeoutError once it passes:
+    a peer that sends half a message and stops must not block the reader forever."""
+    import select
+
     chunks = []
     while n:
+        if deadline is not None:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise TimeoutError("the other side stopped in the middle of a message")
         chunk = os.read(fd, min(n, 1 << 20))
         if not chunk:
             raise EOFError("the other side closed the channel")
@@ -123,11 +151,17 @@ def read_exact(fd: int, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_message(fd: int) -> dict:
-    (size,) = struct.unpack(">I", read_exact(fd, 4))
+def read_message(fd: int, deadline: float | None = None) -> dict:
+    """One message from ``fd`` (see ``read_exact`` for ``deadline``); ValueError if malformed or too big."""
+    (size,) = struct.unpack(">I", read_exact(fd, 4, deadline))
     if size > MAX_MESSAGE:
         raise ValueError(f"message of {size} bytes is larger than the limit")
-    message = _loads(read_exact(fd, size))
+    data = read_exact(fd, size, deadline)
+    check_items(data)
+    try:
+        message = _loads(data)
+    except RecursionError:
+        raise ValueError("message is nested too deeply") from None
     if not isinstance(message, dict):
         raise ValueError("message is not an object")
     return message
@@ -276,6 +310,7 @@ class _Child:
             seconds = time.perf_counter() - start
             try:
                 value = encode(result)
+                check_items(_dumps(value).encode())
             except BaseException as exc:
                 return {"ok": False, "kind": "bad-output", "error": str(exc)}
             return {"ok": True, "value": value, "seconds": seconds}
@@ -379,13 +414,25 @@ def _kill_everything_else() -> None:
 
 
 def _wipe(folder: str, keep: str) -> None:
+    """Remove everything in ``folder`` but ``keep``, even folders a student made unreadable (chmod 0)."""
     import shutil
 
     for entry in os.listdir(folder):
         path = os.path.join(folder, entry)
         if path == keep:
-            continue  # the zygote's own folder, bound from the grader's side
+            continue
         if os.path.isdir(path) and not os.path.islink(path):
+            for parent, dirs, _ in os.walk(path, onerror=None):  # top-down: opened before descending
+                for name in [parent, *(os.path.join(parent, d) for d in dirs)]:
+                    try:
+                        if not os.path.islink(name):
+                            os.chmod(name, 0o700)
+                    except OSError:
+                        pass
+            try:
+                os.chmod(path, 0o700)
+            except OSError:
+                pass
             shutil.rmtree(path, ignore_errors=True)
         else:
             try:
@@ -454,7 +501,11 @@ def zygote() -> None:
             _kill_everything_else()
             _reap(statuses)
             statuses.clear()
-            _wipe("/tmp", keep=os.path.dirname(os.path.abspath(__file__)))
+            root = os.path.dirname(os.path.abspath(__file__))
+            _wipe("/tmp", keep=root)  # the zygote's own folder, bound from the grader's side, is kept
+            # That folder holds every submission's scratch folder and is writable by student code:
+            # whatever a submission left there beside its own must not reach the next one.
+            _wipe(root, keep=os.path.abspath(__file__))
             reply = {"ok": True}
         else:
             for fd in fds:

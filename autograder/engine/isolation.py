@@ -194,25 +194,48 @@ class BubblewrapIsolation(Isolation):
             "--ro-bind", "/", "/",
             "--dev", "/dev",
             "--proc", "/proc",
-            "--tmpfs", "/tmp",
         ]
+        # /tmp is RAM: without a size a student could fill half the machine's memory with files.
+        cmd += (["--size", str(TMP_BYTES)] if _bwrap_has_size(self.bwrap) else []) + ["--tmpfs", "/tmp"]
         # Home folders are hidden; the Python installation is put back, read-only.
         for private in ("/home", "/root", "/run", "/var/tmp", "/srv", "/mnt", "/media"):
             if os.path.isdir(private):
                 cmd += ["--tmpfs", private]
-        for path in _python_paths():
+        python = _python_paths()
+        for path in python:
             cmd += ["--ro-bind", path, path]
-        cmd += ["--bind", str(workdir), str(workdir)]
+        hidden: list[str] = []
         for path in hide:
             path = Path(path)
             if path.is_dir():
-                cmd += ["--tmpfs", str(path.resolve())]
+                hidden.append(str(path.resolve()))
+                cmd += ["--tmpfs", hidden[-1]]
             elif path.exists():
                 cmd += ["--ro-bind", "/dev/null", str(path.resolve())]
+        # A hidden folder may hold the Python installation (a project's .venv inside the hidden
+        # checkout): put that back, read-only, over the hiding tmpfs.
+        for path in python:
+            if any(path.startswith(h.rstrip("/") + "/") for h in hidden):
+                cmd += ["--ro-bind", path, path]
+        cmd += ["--bind", str(workdir), str(workdir)]
         if os.geteuid() == 0:
             cmd += ["--cap-drop", "ALL"]
         cmd += ["--chdir", str(chdir or workdir / "work"), "--"]
         return cmd + argv
+
+
+# Size of the sandbox's private /tmp (a tmpfs, so RAM), where bubblewrap supports --size (>= 0.7).
+TMP_BYTES = 256 << 20
+
+
+@functools.cache
+def _bwrap_has_size(bwrap: str) -> bool:
+    """Whether this bubblewrap has ``--size`` (for a bounded tmpfs)."""
+    try:
+        result = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--size" in result.stdout + result.stderr
 
 
 @functools.cache

@@ -108,7 +108,7 @@ def grade_submission(
     start = time.monotonic()
     identity = identity or submission.digest
     isolation = isolation or detect_isolation()
-    hidden_paths = list(hide) + [_reference_folder()]
+    hidden_paths = list(hide) + [_reference_folder()] + _checkout_folder()
     limits = limits or Limits()
     with Sandbox(submission.sandbox_files(), mdp_source(suite_name), limits, isolation, hidden_paths,
                  reuse_worker=reuse_worker) as box:
@@ -158,6 +158,24 @@ def _reference_folder() -> Path:
     import solutions
 
     return Path(solutions.__file__).parent
+
+
+def _checkout_folder() -> list[Path]:
+    """The folder holding the ``autograder`` package, when it is a source checkout or a bundle's source
+    folder rather than an installed site-packages: it holds more than the reference folder (git
+    history, tests with correct submissions, the suite), so the sandbox hides all of it. The child
+    needs none of it (its script and ``mdp.py`` are copied into its scratch folder)."""
+    import autograder
+
+    from .isolation import _python_paths
+
+    root = Path(autograder.__file__).resolve().parent.parent
+    if root == Path(root.anchor):
+        return []
+    for path in _python_paths():  # installed into site-packages: hiding it would hide numpy
+        if root == Path(path) or Path(path) in root.parents:
+            return []
+    return [root]
 
 
 def _score(report: GradeReport) -> None:

@@ -228,6 +228,8 @@ class Sandbox:
             )
             self.proc = _PopenChild(popen, self.isolation)
         self.children_started += 1
+        # The grader never blocks on a child that stops reading: writes wait in select() with a deadline.
+        os.set_blocking(self.proc.stdin.fileno(), False)
         self.drain = _OutputDrain(self.proc.stderr, max(0, self.limits.output_bytes - len(self.output)))
         self.drain.start()
         self.imported = set()
@@ -274,7 +276,12 @@ class Sandbox:
             if time.monotonic() >= end:
                 return None
         try:
-            return codec.read_message(fd)
+            # A deadline for the rest of the message too: a child that sends half a message and
+            # stops would otherwise block the grader forever.
+            return codec.read_message(fd, deadline=max(end, time.monotonic()) + 1.0)
+        except TimeoutError:
+            self._kill()
+            raise _ChildFailed("timeout", "stopped in the middle of a reply and did not finish it") from None
         except (EOFError, ValueError, OSError, json.JSONDecodeError) as exc:
             code = self.proc.poll()
             if code is None:
@@ -287,14 +294,28 @@ class Sandbox:
                 raise _ChildFailed("crash", _describe_exit(code)) from None
             raise _ChildFailed("crash", f"the sandbox sent malformed data ({exc})") from None
 
-    def _send(self, message: dict) -> None:
+    def _send(self, message: dict, deadline: float) -> None:
+        """Write ``message`` to the child by ``deadline`` (time.monotonic()); a child that stops
+        reading (e.g. floods fvp requests without reading the replies, filling the pipe) is stopped
+        as a timeout instead of blocking the grader in write() forever."""
         assert self.proc is not None and self.proc.stdin is not None
-        try:
-            codec.write_message(self.proc.stdin.fileno(), message)
-        except (BrokenPipeError, OSError):
-            code = self.proc.poll()
-            self._kill()
-            raise _ChildFailed("crash", _describe_exit(code)) from None
+        fd = self.proc.stdin.fileno()
+        view = memoryview(codec.frame(message))
+        while view:
+            try:
+                ready = select.select([], [fd], [], max(0.0, min(0.1, deadline - time.monotonic())))[1]
+                written = os.write(fd, view) if ready else 0
+            except BlockingIOError:
+                written = 0
+            except OSError:  # BrokenPipeError: the child is gone
+                code = self.proc.poll()
+                self._kill()
+                raise _ChildFailed("crash", _describe_exit(code)) from None
+            view = view[written:]
+            if view and time.monotonic() >= deadline:
+                self._kill()
+                raise _ChildFailed("timeout", "stopped reading the grader's messages (is it flooding fvp "
+                                              "requests without reading the answers?)")
 
     def _kill(self) -> None:
         proc, self.proc = self.proc, None
@@ -358,8 +379,8 @@ class Sandbox:
             self._start()
         if self.awaiting_ready:
             self._await_ready()
-        self._send(message)
         end = time.monotonic() + timeout
+        self._send(message, end)
         fvp_calls = 0
         while True:
             reply = self._receive(end - time.monotonic())
@@ -368,7 +389,7 @@ class Sandbox:
                 raise _ChildFailed("timeout", f"did not finish within {timeout:.3g} s")
             if reply.get("op") == "fvp":
                 fvp_calls += 1
-                self._send(_serve_fvp(fvp_matrix, reply.get("v")))
+                self._send(_serve_fvp(fvp_matrix, reply.get("v")), end)
                 continue
             return reply, fvp_calls
 
@@ -433,7 +454,7 @@ class Sandbox:
             return CallResult(str(reply.get("kind", "exception")), error=str(reply.get("error", "")))
         try:
             value = codec.decode(reply.get("value"))
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             return CallResult("bad-output", error=f"the returned value could not be read ({exc})")
         return CallResult("ok", value=value, seconds=time.monotonic() - start, fvp_calls=fvp_calls)
 
