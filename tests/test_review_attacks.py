@@ -22,7 +22,7 @@ from autograder.engine.isolation import BubblewrapIsolation, Isolation, _bwrap_h
 from autograder.engine.loader import load_submission
 from autograder.engine.runner import _checkout_folder, grade_submission, mdp_source
 from autograder.engine.sandbox import CallResult, Limits, Sandbox
-from autograder.engine.zygote import close_zygotes
+from autograder.engine.zygote import close_zygotes, shared_zygote
 
 ISOLATION = detect_isolation()
 BWRAP = isinstance(ISOLATION, BubblewrapIsolation)
@@ -205,23 +205,28 @@ def test_files_left_in_the_zygote_folder_do_not_reach_the_next_submission(tmp_pa
     """Before: the zygote's folder (bound read-write, holding every scratch folder) kept whatever a
     submission wrote beside its own scratch folder: a channel to the next student's code."""
     close_zygotes()
-    plant = """
+    zygote = shared_zygote(ISOLATION, [], {})  # the one _sandbox's Sandbox(reuse_worker=True) uses
+    assert zygote is not None
+    plant = f"""
         def plant():
-            root = os.path.dirname(os.path.dirname(os.getcwd()))
-            open(os.path.join(root, "planted.txt"), "w").write("from a")
-            os.makedirs(os.path.join(root, "locked", "inner"))
-            os.chmod(os.path.join(root, "locked"), 0)
+            root = {str(zygote.root)!r}
+            try:
+                open(os.path.join(root, "planted.txt"), "w").write("from a")
+                os.makedirs(os.path.join(root, "locked", "inner"))
+                os.chmod(os.path.join(root, "locked"), 0)
+            except OSError as exc:
+                raise ValueError(f"refused: {{exc.strerror}}")
             raise ValueError("planted")
     """
-    look = """
+    look = f"""
         def look():
-            root = os.path.dirname(os.path.dirname(os.getcwd()))
-            raise ValueError("SEEN=" + repr(sorted(os.listdir(root))))
+            raise ValueError("SEEN=" + repr(sorted(os.listdir({str(zygote.root)!r}))))
     """
     try:
         with _sandbox(tmp_path, plant, reuse_worker=True, name="a") as box:
-            assert box.zygote is not None
-            assert "planted" in box.call("kl", "plant").error
+            assert box.zygote is zygote
+            error = box.call("kl", "plant").error
+            assert "planted" in error or "refused" in error, error
         with _sandbox(tmp_path, look, reuse_worker=True, name="b") as box:
             seen = box.call("kl", "look").error
     finally:
@@ -251,3 +256,47 @@ def test_results_still_valid_for_a_hostile_submission_graded_whole(tmp_path: Pat
     assert scores["kl_gaussian"][0] == pytest.approx(0.0, abs=1e-9)
     assert all(s == pytest.approx(m, abs=1e-9) for part, (s, m) in scores.items() if part != "kl_gaussian"), scores
     shutil.rmtree(folder)
+
+
+@needs_bwrap
+@pytest.mark.parametrize("reuse", [False, True], ids=["fresh", "zygote"])
+def test_files_written_in_the_working_folder_never_reach_the_host_disk(tmp_path: Path, reuse: bool) -> None:
+    """Before: the working folder was the host's scratch folder, bound read-write: only each file's
+    size was limited, so a submission could fill the disk (and stop results.json being written)."""
+    source = """
+        def fill():
+            block = b"x" * (4 << 20)
+            for i in range(4):
+                with open(f"fill{i}.bin", "wb") as fh:  # the working folder, as honest code may do
+                    fh.write(block)
+            raise ValueError(f"wrote in {os.getcwd()}: {sorted(n for n in os.listdir('.') if n.startswith('fill'))}")
+    """
+    with _sandbox(tmp_path, source, reuse_worker=reuse) as box:
+        error = box.call("kl", "fill").error
+        on_host = [p.name for p in box.scratch.rglob("fill*")]
+    assert "fill3.bin" in error, error  # writing in the working folder still works...
+    assert on_host == []  # ...in the sandbox's bounded /tmp, not on the host's disk
+
+
+@needs_bwrap
+def test_grade_hides_the_secret_file_from_student_code(tmp_path: Path) -> None:
+    """Before: `autograder grade --secret-file S` hid the output folder but not S."""
+    from autograder.grade import grade
+
+    secret = tmp_path / "keep" / "course.secret"
+    secret.parent.mkdir()
+    secret.write_text("s3cr3t-value-for-the-hidden-cases\n")
+    folder = tmp_path / "thief"
+    folder.mkdir()
+    (folder / "kl.py").write_text(textwrap.dedent(f"""
+        def kl_divergence(p, q):
+            try:
+                text = open({str(secret)!r}).read()
+            except OSError as exc:
+                text = f"unreadable: {{exc.strerror}}"
+            raise ValueError("SECRET=" + repr(text))
+    """))
+    report, results = grade(folder, secret_file=secret)
+    text = json.dumps(results)
+    assert "s3cr3t-value" not in text
+    assert "SECRET=" in text  # the attempt ran, and saw nothing

@@ -317,6 +317,22 @@ class _Child:
         return {"ok": False, "kind": "protocol", "error": f"unknown op {op!r}"}
 
 
+def _writable_copy(workdir: str) -> str:
+    """Inside bubblewrap the submission's folder is read-only (files written there would land on the
+    host's disk, unbounded): work in a copy in the sandbox's private, size-limited /tmp instead."""
+    if os.access(workdir, os.W_OK):
+        return workdir
+    import shutil
+    import tempfile
+
+    copy = tempfile.mkdtemp(prefix="work-", dir="/tmp")
+    shutil.copytree(workdir, copy, dirs_exist_ok=True)
+    for var in ("HOME", "MPLCONFIGDIR"):
+        if os.environ.get(var, "").startswith(workdir):
+            os.environ[var] = copy + os.environ[var][len(workdir):]
+    return copy
+
+
 def serve(workdir: str) -> None:
     """Serve requests on stdin/stdout for the student code in ``workdir`` until the grader closes."""
     # The protocol keeps private copies of stdin/stdout; the student's prints go to stderr.
@@ -326,6 +342,7 @@ def serve(workdir: str) -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    workdir = _writable_copy(workdir)
     sys.path.insert(0, workdir)
     os.chdir(workdir)
     with open(os.path.join(workdir, "layout.json"), encoding="utf-8") as fh:

@@ -217,7 +217,8 @@ class BubblewrapIsolation(Isolation):
         for path in python:
             if any(path.startswith(h.rstrip("/") + "/") for h in hidden):
                 cmd += ["--ro-bind", path, path]
-        cmd += ["--bind", str(workdir), str(workdir)]
+        # Read-only: the child works in a copy in /tmp (bounded), so nothing it writes reaches the disk.
+        cmd += ["--ro-bind", str(workdir), str(workdir)]
         if os.geteuid() == 0:
             cmd += ["--cap-drop", "ALL"]
         cmd += ["--chdir", str(chdir or workdir / "work"), "--"]

@@ -42,7 +42,8 @@ def grade(
         secret, note = resolve_secret(secret_file)
     report = grade_submission(
         loaded, secret=secret, identity=identity, suite_name=suite, limits=limits, isolation=isolation,
-        hide=[Path(p) for p in hide] + ([Path(output).resolve().parent] if output else []),
+        hide=[Path(p) for p in hide] + ([Path(output).resolve().parent] if output else [])
+        + ([Path(secret_file)] if secret_file else []),  # student code must never read the secret
     )
     if note:
         report.notes.append(note)
