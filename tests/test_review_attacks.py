@@ -8,6 +8,7 @@ and never raise: each attack costs only the attacked call.
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import textwrap
@@ -18,7 +19,13 @@ import pytest
 
 from autograder.demo.samples import SAMPLES, materialise
 from autograder.engine import child as codec
-from autograder.engine.isolation import BubblewrapIsolation, Isolation, _bwrap_has_size, detect_isolation
+from autograder.engine.isolation import (
+    BubblewrapIsolation,
+    Isolation,
+    _bwrap_has_size,
+    _python_paths,
+    detect_isolation,
+)
 from autograder.engine.loader import load_submission
 from autograder.engine.runner import _checkout_folder, grade_submission, mdp_source
 from autograder.engine.sandbox import CallResult, Limits, Sandbox
@@ -170,7 +177,11 @@ def kl_gaussian(mu1, mu2, sigma):
     (folder / "kl.py").write_text((folder / "kl.py").read_text() + spy)
     report = grade_submission(load_submission(folder), secret=b"review", isolation=ISOLATION)
     messages = [r.outcome.message for r in report.results if r.check.part == "kl_gaussian"]
-    assert any("LISTING=[]" in m for m in messages), messages[:1]
+    listing = ast.literal_eval(messages[0].rsplit("LISTING=", 1)[1].splitlines()[0])
+    # Only a Python installation inside the checkout (the README's `.venv`) is bound back, read-only.
+    python_inside = {Path(p).relative_to(root).parts[0] for p in _python_paths() if Path(p).is_relative_to(root)}
+    assert set(listing) <= python_inside, (listing, python_inside)
+    assert not {"solutions", ".git", "tests", "autograder"} & set(listing)
     score, max_score = report.part_scores()["kl_divergence"]
     assert score == pytest.approx(max_score, abs=1e-9)
 
