@@ -307,3 +307,14 @@ def test_results_do_not_swap_sys_stdout(monkeypatch, tmp_path):
     data = results_module.gradescope_results(report)
     assert len(seen) == len(report.results) and all(seen)
     assert sum(t["status"] == "failed" for t in data["tests"]) == sum(not r.outcome.passed for r in report.results)
+
+
+def test_the_package_exports_one_function_per_verb():
+    import autograder
+
+    for name in autograder.__all__:
+        assert getattr(autograder, name) is not None, name
+    assert autograder.run_batch.__module__.startswith("autograder.batch")
+    assert callable(autograder.grade.grade)  # the verb's subpackage and its function
+    with pytest.raises(AttributeError, match="no_such_name"):
+        autograder.no_such_name  # noqa: B018
