@@ -191,7 +191,7 @@ def _short_traceback(exc: BaseException, workdir: str) -> str:
     ]
     lines = []
     for f in frames[-6:]:
-        name = os.path.relpath(f.filename, workdir) if f.filename.startswith(workdir) else f.filename
+        name = os.path.relpath(f.filename, workdir)
         lines.append(f'  File "{name}", line {f.lineno}, in {f.name}\n    {f.line or ""}'.rstrip())
     head = f"{type(exc).__name__}: {exc}"
     if len(head) > 2000:

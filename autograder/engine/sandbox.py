@@ -197,7 +197,6 @@ class Sandbox:
         self.broken_modules: dict[str, CallResult] = {}
         self.imported: set[str] = set()
         self.notes: list[str] = []
-        self.children_started = 0
         self.awaiting_ready = False
 
     # -- process management ----------------------------------------------------------------------
@@ -227,7 +226,6 @@ class Sandbox:
                 **self.isolation.popen_kwargs(),
             )
             self.proc = _PopenChild(popen, self.isolation)
-        self.children_started += 1
         # The grader never blocks on a child that stops reading: writes wait in select() with a deadline.
         os.set_blocking(self.proc.stdin.fileno(), False)
         self.drain = _OutputDrain(self.proc.stderr, max(0, self.limits.output_bytes - len(self.output)))
