@@ -4,6 +4,9 @@ A subpackage of its own: it needs scikit-learn and gymnasium (the ``cartpole`` e
 tabular homework does not, so ``solutions/__init__.py`` does not import it. Students fill
 ``utils.py`` and ``train.py``; the course's 2025 handout called them ``npg_utils.py`` and
 ``train_npg.py``.
+
+``solutions.cartpole.train`` is the function ``train`` (the course's name); the module of the same
+name is ``importlib.import_module("solutions.cartpole.train")``.
 """
 
 from .train import ENV_ID, MAX_STEPS, make_env, sample, train
