@@ -66,6 +66,21 @@ def test_features_equal_the_course_fit_transform(num_actions):
         np.testing.assert_allclose(phis, closed.T, rtol=0, atol=1e-14)
 
 
+def test_features_are_the_same_numbers_on_every_supported_scikit_learn():
+    # Rows 0, 1, 50, 99 of extract_features([0.01, -0.02, 0.03, 0.04], 3), identical to the last bit
+    # under scikit-learn 1.3.2 (numpy 1.26, Python 3.10) and 1.9.1 (numpy 2.4, Python 3.11): the
+    # sampler's draws from random_state=12345 did not change. A future release that changes them
+    # would give students different features from the handout's; atol 1e-15 allows BLAS rounding.
+    expected = [
+        [-0.09151258168051661, -0.12643397926884498, 0.03159839374289736],
+        [0.11373045219224345, 0.025322855420457528, -0.07682200815699328],
+        [-0.08807017450038251, -0.13085116818965867, 0.01495027202840575],
+        [-0.03012967575062751, 0.14142093902763628, -0.030800580711669193],
+    ]
+    phis = extract_features(np.array([0.01, -0.02, 0.03, 0.04]), 3)
+    np.testing.assert_allclose(phis[[0, 1, 50, 99], :], expected, rtol=0, atol=1e-15)
+
+
 def test_features_accept_a_column_state_and_differ_per_action():
     state = np.array([0.01, -0.02, 0.03, 0.04])
     np.testing.assert_allclose(extract_features(state.reshape(4, 1), 2), extract_features(state, 2), rtol=0, atol=0)
