@@ -22,14 +22,14 @@ from typing import Any, Optional, TextIO, Union
 
 from ..engine.isolation import detect_isolation
 from ..engine.results import failure_results
-from ..engine.runner import DEFAULT_SUITE, load_suite
+from ..engine.runner import DEFAULT_SUITE, expected_files, load_suite
 from ..engine.sandbox import Limits
 from ..engine.secret import resolve_secret
 from ..engine.suite import Seeds
 from ..errors import UserError
 from ..fileio import write_json_atomic, write_text_atomic
 from .cache import Cache, cache_key
-from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, Row, csv_text
+from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, SKIPPED, Row, csv_text
 from .inputs import Entry, snapshot
 from .pool import GradingConfig, Job, run_pool
 from .progress import Progress
@@ -53,6 +53,7 @@ class BatchSummary:
     seconds: float = 0.0  # wall time of the whole batch
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
+    duplicates: int = 0  # submissions with the same code (and identity) as an earlier one: graded once
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.rows)
@@ -127,7 +128,7 @@ def run_batch(
                      "cannot keep parallel grades apart; install bubblewrap for parallel grading")
 
     # 1. Every submission in memory before any student code runs.
-    snap = snapshot(input_path)
+    snap = snapshot(input_path, expected_files(suite))
     notes.extend(snap.notes)
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock(out)
@@ -155,6 +156,9 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
     keys: dict[int, str] = {}
     summary = BatchSummary(rows, parts, out, isolation, jobs, notes=notes)
     for index, entry in enumerate(entries):
+        if entry.skipped:
+            rows.append(Row(entry, SKIPPED, error=entry.error or "not a submission"))
+            continue
         if entry.submission is None:
             rows.append(Row(entry, NOT_GRADABLE, error=entry.error or "not gradable"))
             results[entry.id] = not_gradable_results(rows[-1].error)
@@ -169,6 +173,7 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
         else:
             rows.append(Row(entry, PENDING, error="not graded yet: run the same command again to continue"))
             todo.setdefault(key, []).append(index)
+    summary.duplicates = len(keys) - len(set(keys.values()))
 
     hide = [str(input_path), str(out)]
     if secret_file or os.environ.get("AUTOGRADER_SECRET_FILE"):
@@ -223,7 +228,7 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
     _write_results(out / "results", results, {e.id for e in entries})
     write_text_atomic(out / "grades.csv", csv_text(rows, [p.name for p in parts]))
     context = ReportContext(title="NPG homework: batch grading report", input=input_label, kind=kind,
-                            isolation=isolation, notes=notes, suite=suite)
+                            isolation=isolation, notes=notes, suite=suite, duplicates=summary.duplicates)
     write_report(out, rows, parts, context)
     return summary
 

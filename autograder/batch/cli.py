@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.sandbox import Limits
     from ..errors import UserError
     from . import run_batch
-    from .gradebook import FAILED, NOT_GRADABLE, PENDING
+    from .gradebook import FAILED, NOT_GRADABLE, PENDING, SKIPPED
     from .progress import format_duration
 
     if args.jobs is not None and args.jobs < 1:
@@ -44,18 +44,31 @@ def run(args: argparse.Namespace) -> int:
                         regrade=args.regrade, progress=None if args.quiet else sys.stderr)
     totals = [r.total for r in summary.rows if r.total is not None]
     max_total = sum(p.points for p in summary.parts)
-    done = len(summary.rows) - summary.count(PENDING)
-    print(f"{done} of {len(summary.rows)} submissions done: {summary.graded} graded now, {summary.cached} from the "
-          f"cache, in {format_duration(summary.seconds)} (sandbox: {summary.isolation}, {summary.jobs} job(s)).")
+    entries = len(summary.rows)
+    submissions = entries - summary.count(SKIPPED)
+    done = submissions - summary.count(PENDING)
+    print(f"{entries} entries in INPUT, {submissions} of them submissions; {done} of {submissions} done: "
+          f"{summary.graded} graded now, {summary.cached} from the cache, in {format_duration(summary.seconds)} "
+          f"(sandbox: {summary.isolation}, {summary.jobs} job(s)).")
+    if summary.duplicates:
+        print(f"{summary.duplicates} submission(s) have the same code as another one: graded once, "
+              "each keeps its own row.")
     if summary.graded:
         print(f"Grading rate: {summary.rate:.2f} submissions/s.")
     if totals:
         print(f"Mean score {sum(totals) / len(totals):.2f} / {max_total:g} over {len(totals)} submissions.")
     for status, advice in ((NOT_GRADABLE, "nothing gradable; scored 0"), (FAILED, "the grader failed; rerun to retry"),
-                           (PENDING, "not graded yet; run the same command again to continue")):
-        n = summary.count(status)
-        if n:
-            print(f"{n} {status}: {advice} (see the report).")
+                           (PENDING, "not graded yet; run the same command again to continue"),
+                           (SKIPPED, "not submissions; listed with the reason, no score")):
+        rows = [r for r in summary.rows if r.status == status]
+        if rows:
+            print(f"{len(rows)} {status}: {advice}:")
+            for r in rows[:20]:
+                first = r.error.splitlines()[0] if r.error else status
+                name = r.entry.name or r.entry.id
+                print(f"  {first}" if name in first else f"  {name}: {first}")
+            if len(rows) > 20:
+                print(f"  ... and {len(rows) - 20} more (see grades.csv and the report)")
     print(f"Wrote {summary.grades_csv}, {summary.results_dir}/ and {summary.report_html}")
     if summary.interrupted:
         print("Interrupted: everything graded so far is kept; run the same command again to continue.",

@@ -20,6 +20,7 @@ GRADER_ERROR = "grader error"  # graded, but a check of the suite itself failed 
 NOT_GRADABLE = "not gradable"  # nothing to grade: no code, unsafe zip, not UTF-8, ... (scores 0)
 FAILED = "failed"  # the grader could not finish (worker died or hung); rerun to retry
 PENDING = "pending"  # not graded yet (the batch was interrupted); rerun to continue
+SKIPPED = "skipped"  # not a submission (a loose file in INPUT): listed with the reason, no score
 
 MAX_ERROR_CHARS = 500
 
@@ -49,6 +50,13 @@ class Row:
     def mistakes(self) -> list[str]:
         return list(self.summary.get("mistakes", [])) if self.summary is not None else []
 
+    @property
+    def attention(self) -> list[str]:
+        """Why a TA should look at this row even if it was graded (a file that could not be imported)."""
+        if self.summary is None:
+            return []
+        return list(self.summary.get("import_failures") or [])
+
     def part_scores(self) -> dict[str, float]:
         if self.summary is None:
             return {}
@@ -57,7 +65,8 @@ class Row:
 
 def csv_columns(parts: Sequence[str]) -> list[str]:
     """The header of grades.csv."""
-    return ["submission_id", "name", "sid", "email", "total", *parts, "status", "error", "mistakes", "seconds"]
+    return ["submission_id", "input_name", "name", "sid", "email", "total", *parts, "status", "error", "mistakes",
+            "seconds"]
 
 
 def csv_text(rows: Sequence[Row], parts: Sequence[str]) -> str:
@@ -77,8 +86,8 @@ def csv_text(rows: Sequence[Row], parts: Sequence[str]) -> str:
         tail = [row.status, _cell(error), _cell(";".join(row.mistakes)),
                 "" if row.seconds is None else f"{row.seconds:.2f}"]
         for person in row.entry.submitters or [Submitter()]:
-            writer.writerow([_cell(row.entry.id), _cell(person.name), _cell(person.sid), _cell(person.email),
-                             *numbers, *tail])
+            writer.writerow([_cell(row.entry.id), _cell(row.entry.name), _cell(person.name), _cell(person.sid),
+                             _cell(person.email), *numbers, *tail])
     return out.getvalue()
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..fileio import write_bytes_atomic, write_text_atomic
-from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, Row
+from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, SKIPPED, Row
 
 PLOTS = {
     "score_histogram.png": "Score histogram",
@@ -48,6 +48,7 @@ class ReportContext:
     isolation: str
     notes: Sequence[str] = ()
     suite: str = "npg"
+    duplicates: int = 0
 
 
 def mistake_titles(suite: str) -> dict[str, str]:
@@ -198,7 +199,7 @@ th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: ta
 .figures { display: flex; flex-wrap: wrap; gap: 1em; }
 figure { margin: 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 .status-graded { color: #2a7a2a; } .status-failed, .status-grader-error { color: #b00020; }
-.status-not-gradable { color: #a05a00; } .status-pending { color: #666; }
+.status-not-gradable { color: #a05a00; } .status-pending, .status-skipped { color: #666; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5em 1em; }
 """
 
@@ -231,7 +232,10 @@ def render_html(rows: Sequence[Row], parts: Sequence[PartInfo], context: ReportC
         ("Not gradable (score 0)", str(statuses[NOT_GRADABLE])),
         ("Failed (rerun to retry)", str(statuses[FAILED])),
         ("Pending (interrupted; rerun to continue)", str(statuses[PENDING])),
+        ("Skipped (not submissions)", str(statuses[SKIPPED])),
     ]
+    if context.duplicates:
+        summary.append(("Same code as another submission (graded once)", str(context.duplicates)))
     if scored:
         summary += [
             ("Mean score", f"{statistics.fmean(scored):.2f} / {max_total:g}"),
@@ -270,12 +274,15 @@ def render_html(rows: Sequence[Row], parts: Sequence[PartInfo], context: ReportC
     else:
         out.append("<p>No known mistake was diagnosed.</p>")
 
-    problems = [r for r in rows if r.status != GRADED]
+    problems = [r for r in rows if r.status != GRADED or r.attention]
     if problems:
-        out.append("<h2>Needs attention</h2><table><tr><th>submission</th><th>status</th><th>why</th></tr>")
+        out.append("<h2>Needs attention</h2><table><tr><th>submission</th><th>input name</th><th>status</th>"
+                   "<th>why</th></tr>")
         for r in problems:
-            out.append(f"<tr><td>{e(r.entry.id)}</td><td class=\"{_status_class(r.status)}\">{e(r.status)}</td>"
-                       f"<td><pre>{e(_short(r.error, 600))}</pre></td></tr>")
+            why = "\n".join(x for x in [r.error, *r.attention] if x)
+            out.append(f"<tr><td>{e(r.entry.id)}</td><td>{e(r.entry.name)}</td>"
+                       f"<td class=\"{_status_class(r.status)}\">{e(r.status)}</td>"
+                       f"<td><pre>{e(_short(why, 600))}</pre></td></tr>")
         out.append("</table>")
 
     out.append("<h2>All submissions</h2><table><tr><th>submission</th><th>students</th><th>total</th>"

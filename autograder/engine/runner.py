@@ -49,6 +49,7 @@ class GradeReport:
     printed: str = ""
     seconds: float = 0.0
     error: Optional[str] = None  # the grader itself failed (results are partial)
+    import_failures: list[str] = field(default_factory=list)  # "kl.py, line 3: SyntaxError: ..." (first line each)
 
     @property
     def score(self) -> float:
@@ -76,6 +77,13 @@ def load_suite(name: str, seeds: Seeds) -> Suite:
     suite = module.build(seeds)
     suite.validate()
     return suite
+
+
+def expected_files(suite_name: str = DEFAULT_SUITE) -> list[str]:
+    """The .py files a submission of suite ``suite_name`` must hold (one per module of its parts), sorted
+    as the parts come (``["kl.py", "fisher.py", "npg.py"]`` for NPG)."""
+    suite = load_suite(suite_name, Seeds(b"", "expected-files"))
+    return list(dict.fromkeys(f"{p.module}.py" for p in suite.parts))
 
 
 def mdp_source(suite_name: str = DEFAULT_SUITE) -> Path:
@@ -131,10 +139,32 @@ def grade_submission(
             if on_part_done is not None and _last_check_of_part(suite, len(results) - 1):
                 on_part_done(_partial(report))
         report.notes.extend(f"notebook {n}" for n in box.notes)
+        _fold_import_failures(report, box.broken_modules)
         report.printed = box.printed
     _score(report)
     report.seconds = time.monotonic() - start
     return report
+
+
+def _fold_import_failures(report: GradeReport, broken: dict) -> None:
+    """Say once, in the notes, why a module could not be imported (a syntax error with its line and
+    caret), and point each check that failed on that import to the note instead of repeating it."""
+    for module, failure in broken.items():
+        error = getattr(failure, "error", "") or ""
+        name = f"{module}.py"
+        detail = report.submission.syntax_errors.get(name) or error
+        if not detail:
+            continue
+        report.notes.append(f"{name} could not be imported, so none of its functions ran:\n{detail}")
+        report.import_failures.append(f"{name} could not be imported: {detail.strip().splitlines()[-1]}"
+                                      if name not in report.submission.syntax_errors
+                                      else detail.splitlines()[0])
+        if not error:
+            continue
+        for r in report.results:
+            if not r.outcome.passed and error in r.outcome.message:
+                r.outcome.message = r.outcome.message.replace(error, f"(see the note at the top: {name} could not "
+                                                                     "be imported)")
 
 
 def _last_check_of_part(suite: Suite, index: int) -> bool:
