@@ -29,13 +29,17 @@ from ..engine.suite import Seeds
 from ..errors import UserError
 from ..fileio import write_json_atomic, write_text_atomic
 from .cache import Cache, cache_key
+from .exports import canvas_csv, gradescope_csv
+from .feedback import write_feedback
 from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, SKIPPED, Row, csv_text
 from .inputs import Entry, snapshot
+from .lateness import LatePolicy, apply_policy, parse_time
 from .pool import GradingConfig, Job, run_pool
 from .progress import Progress
 from .report import PartInfo, ReportContext, write_report
 
 PathLike = Union[str, Path]
+TITLE = "NPG homework"
 
 
 @dataclass
@@ -89,6 +93,9 @@ def run_batch(
     regrade: bool = False,
     progress: Optional[TextIO] = None,
     tty: Optional[bool] = None,
+    late_policy: Optional[LatePolicy] = None,
+    canvas_key: str = "sid",
+    canvas_assignment: str = TITLE,
 ) -> BatchSummary:
     """Grade every submission of ``input`` (a folder of submissions or a Gradescope export zip).
 
@@ -99,8 +106,13 @@ def run_batch(
     Hidden cases are seeded by the Gradescope submission id for exports, else the content digest,
     so each grade equals ``autograder grade --id <identity>`` with the same secret. ``isolation``
     forces a sandbox mode ("bwrap", "user", "none"); ``progress`` is a stream for the progress bar
-    and notes (default None: silent). On Ctrl-C the outputs are written with the missing submissions marked pending and
-    the summary says ``interrupted``. Raises UserError when INPUT or OUTDIR is unusable.
+    and notes (default None: silent). ``late_policy`` (default: no penalty) turns each submission's
+    ``created_at`` and the due dates into lateness and a penalised total (:mod:`.lateness`); the
+    raw score stays in grades.csv. ``canvas.csv`` (students keyed by ``canvas_key``, "sid" or "email",
+    the grade in column ``canvas_assignment``) and ``gradescope_scores.csv`` are for upload
+    (:mod:`.exports`). Feedback pages go to ``outdir/feedback/<id>.md|.html``. On Ctrl-C
+    the outputs are written with the missing submissions marked pending and the summary says
+    ``interrupted``. Raises UserError when INPUT or OUTDIR is unusable.
     """
     started = time.monotonic()
     input_path = Path(input).resolve()
@@ -134,7 +146,8 @@ def run_batch(
     lock = _lock(out)
     try:
         summary = _run(snap.entries, snap.kind, str(input), out, jobs, secret, secret_note, suite, limits,
-                       chosen.name, regrade, progress, tty, notes, secret_file, input_path)
+                       chosen.name, regrade, progress, tty, notes, secret_file, input_path, late_policy or LatePolicy(),
+                       (canvas_key, canvas_assignment))
     finally:
         lock.close()
     summary.seconds = time.monotonic() - started
@@ -144,7 +157,8 @@ def run_batch(
 def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int, secret: bytes,
          secret_note: Optional[str], suite: str, limits: Limits, isolation: str, regrade: bool,
          progress_stream: Optional[TextIO], tty: Optional[bool], notes: list[str],
-         secret_file: Optional[PathLike], input_path: Path) -> BatchSummary:
+         secret_file: Optional[PathLike], input_path: Path, late_policy: LatePolicy,
+         canvas: tuple[str, str]) -> BatchSummary:
     parts = [PartInfo(p.name, p.points) for p in load_suite(suite, Seeds(secret, "batch")).parts]
     cache = Cache(out / "cache")
     for folder in (out / "cache", out / "results", out / "report", out):
@@ -226,11 +240,43 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
             if rows[index].summary is not None and rows[index].status != PENDING:
                 _restore(cache, key, {"results": results[entries[index].id], "summary": rows[index].summary})
     _write_results(out / "results", results, {e.id for e in entries})
+    _apply_lateness(rows, late_policy, sum(p.points for p in parts), notes)
     write_text_atomic(out / "grades.csv", csv_text(rows, [p.name for p in parts]))
-    context = ReportContext(title="NPG homework: batch grading report", input=input_label, kind=kind,
-                            isolation=isolation, notes=notes, suite=suite, duplicates=summary.duplicates)
+    canvas_text, left_out = canvas_csv(rows, canvas[1], sum(p.points for p in parts), canvas[0])
+    write_text_atomic(out / "canvas.csv", canvas_text)
+    write_text_atomic(out / "gradescope_scores.csv", gradescope_csv(rows)[0])
+    if left_out:
+        notes.append(f"canvas.csv leaves out {len(left_out)} student(s) without a grade or a {canvas[0]}: "
+                     + "; ".join(left_out[:5]) + ("; ..." if len(left_out) > 5 else ""))
+    write_feedback(out, rows, results, TITLE)
+    context = ReportContext(title=f"{TITLE}: batch grading report", input=input_label, kind=kind,
+                            isolation=isolation, notes=notes, suite=suite, duplicates=summary.duplicates,
+                            late_policy=late_policy.describe() if any(r.late for r in rows) else "")
     write_report(out, rows, parts, context)
     return summary
+
+
+def _apply_lateness(rows: list[Row], policy: LatePolicy, max_score: float, notes: list[str]) -> None:
+    """Set each graded row's lateness from its submission time and the due dates (metadata or ``policy``)."""
+    unknown = 0
+    for row in rows:
+        raw = row.raw_total
+        entry = row.entry
+        if raw is None:
+            continue
+        try:
+            submitted = parse_time(entry.created_at, f"{entry.id}: created_at") if entry.created_at else None
+            due = parse_time(entry.due_date, f"{entry.id}: due_date") if entry.due_date else None
+            late_due = parse_time(entry.late_due_date, f"{entry.id}: late_due_date") if entry.late_due_date else None
+        except UserError as exc:
+            notes.append(f"lateness not computed: {exc}")
+            continue
+        if submitted is None and (policy.due or due):
+            unknown += 1
+        row.late = apply_policy(policy, raw, max_score, submitted, due, late_due)
+    if unknown:
+        notes.append(f"{unknown} submission(s) have no submission time (created_at): lateness not computed for them; "
+                     "a Gradescope export gives it")
 
 
 def not_gradable_results(message: str) -> dict[str, Any]:

@@ -24,6 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="time limit for one submission's calls (default: the engine's, 120 s)")
     parser.add_argument("--regrade", action="store_true", help="ignore cached results and grade everything again")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--canvas-key", choices=("sid", "email"), default="sid",
+                        help="how canvas.csv identifies students: SIS User ID = sid (default), SIS Login ID = email")
+    parser.add_argument("--canvas-assignment", metavar="COLUMN", default=None,
+                        help="the assignment's column in Canvas, as Canvas exports it, e.g. 'NPG homework (1234)'")
+    late = parser.add_argument_group("lateness (from each submission's created_at in a Gradescope export)")
+    late.add_argument("--due", metavar="TIME", help="the due date with its UTC offset, e.g. 2026-11-20T23:59-08:00")
+    late.add_argument("--late-due", metavar="TIME", help="the late due date: later submissions get no credit")
+    late.add_argument("--late-penalty", metavar="POLICY", default="none",
+                      help="none (default), or a percentage of the maximum points per started day or hour "
+                           "late: 10%%/day, 2%%/hour")
+    late.add_argument("--late-cap", metavar="PERCENT", help="the largest penalty, e.g. 50%% (default 100%%)")
+    late.add_argument("--grace-minutes", type=float, default=0.0, metavar="MIN",
+                      help="submissions at most this late count as on time (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UserError
     from . import run_batch
     from .gradebook import FAILED, NOT_GRADABLE, PENDING, SKIPPED
+    from .lateness import LatePolicy
     from .progress import format_duration
 
     if args.jobs is not None and args.jobs < 1:
@@ -40,8 +54,11 @@ def run(args: argparse.Namespace) -> int:
         if args.timeout <= 0:
             raise UserError(f"--timeout {args.timeout}: must be a positive number of seconds")
         limits = Limits(submission_seconds=args.timeout)
+    policy = LatePolicy.parse(args.late_penalty, args.late_cap, args.grace_minutes, args.due, args.late_due)
     summary = run_batch(args.input, args.output, args.jobs, secret_file=args.secret_file, limits=limits,
-                        regrade=args.regrade, progress=None if args.quiet else sys.stderr)
+                        regrade=args.regrade, progress=None if args.quiet else sys.stderr, late_policy=policy,
+                        canvas_key=args.canvas_key, **({"canvas_assignment": args.canvas_assignment}
+                                                       if args.canvas_assignment else {}))
     totals = [r.total for r in summary.rows if r.total is not None]
     max_total = sum(p.points for p in summary.parts)
     entries = len(summary.rows)
@@ -69,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {first}" if name in first else f"  {name}: {first}")
             if len(rows) > 20:
                 print(f"  ... and {len(rows) - 20} more (see grades.csv and the report)")
-    print(f"Wrote {summary.grades_csv}, {summary.results_dir}/ and {summary.report_html}")
+    late = [r for r in summary.rows if r.late is not None and r.late.seconds_late > 0]
+    if late:
+        print(f"{len(late)} late submission(s) ({policy.describe()}); grades.csv has the raw total next to the total.")
+    print(f"Wrote {summary.grades_csv} (and canvas.csv, gradescope_scores.csv for upload), {summary.results_dir}/, "
+          f"feedback pages in {summary.outdir / 'feedback'}/ and {summary.report_html}")
     if summary.interrupted:
         print("Interrupted: everything graded so far is kept; run the same command again to continue.",
               file=sys.stderr)

@@ -59,6 +59,8 @@ class Entry:
     submitters: list[Submitter] = field(default_factory=list)
     gradescope_id: Optional[str] = None  # seeds hidden cases like Gradescope does, when known
     created_at: str = ""
+    due_date: str = ""  # from the submission's metadata, when the export gives one (an extension)
+    late_due_date: str = ""
     submission: Optional[Submission] = None
     error: Optional[str] = None
     name: str = ""  # the entry's own name in INPUT (folder or file name, or submission_<id>): reverses the id
@@ -259,6 +261,8 @@ def _export_entries(
             submitters=_submitters(meta),
             gradescope_id=gradescope_id,
             created_at=_text(meta.get("created_at")) if isinstance(meta, dict) else "",
+            due_date=_text(meta.get("due_date")) if isinstance(meta, dict) else "",
+            late_due_date=_text(meta.get("late_due_date")) if isinstance(meta, dict) else "",
         ))
         if name not in folders:
             entries[-1].error = f"{label}: the export has no files for {name} (nothing was submitted?)"

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..fileio import write_bytes_atomic, write_text_atomic
+from .feedback import FOLDER as FEEDBACK_FOLDER
+from .feedback import has_feedback
 from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, SKIPPED, Row
 
 PLOTS = {
@@ -49,6 +51,7 @@ class ReportContext:
     notes: Sequence[str] = ()
     suite: str = "npg"
     duplicates: int = 0
+    late_policy: str = ""  # the policy's description, when some submission's lateness is known
 
 
 def mistake_titles(suite: str) -> dict[str, str]:
@@ -234,6 +237,9 @@ def render_html(rows: Sequence[Row], parts: Sequence[PartInfo], context: ReportC
         ("Pending (interrupted; rerun to continue)", str(statuses[PENDING])),
         ("Skipped (not submissions)", str(statuses[SKIPPED])),
     ]
+    if context.late_policy:
+        late = [r for r in rows if r.late is not None and r.late.seconds_late > 0]
+        summary.append(("Late submissions", f"{len(late)} ({context.late_policy})"))
     if context.duplicates:
         summary.append(("Same code as another submission (graded once)", str(context.duplicates)))
     if scored:
@@ -285,18 +291,23 @@ def render_html(rows: Sequence[Row], parts: Sequence[PartInfo], context: ReportC
                        f"<td><pre>{e(_short(why, 600))}</pre></td></tr>")
         out.append("</table>")
 
-    out.append("<h2>All submissions</h2><table><tr><th>submission</th><th>students</th><th>total</th>"
-               "<th>status</th><th>mistakes</th><th>time (s)</th></tr>")
+    out.append("<h2>All submissions</h2><p>Each id links to the submission's feedback page (HTML; the same in "
+               "Markdown next to it), ready to send to its students.</p>"
+               "<table><tr><th>submission</th><th>input name</th><th>students</th><th>total</th><th>late</th>"
+               "<th>status</th><th>mistakes</th><th>time (s)</th><th>raw</th></tr>")
     for r in rows:
         names = "<br>".join(e(" ".join(x for x in (s.name, f"({s.sid})" if s.sid else "", s.email) if x))
                             for s in r.entry.submitters)
-        link = f'<a href="results/{urllib.parse.quote(r.entry.id)}.json">{e(r.entry.id)}</a>'
+        quoted = urllib.parse.quote(r.entry.id)
+        link = (f'<a href="{FEEDBACK_FOLDER}/{quoted}.html">{e(r.entry.id)}</a>' if has_feedback(r) else e(r.entry.id))
+        raw = f'<a href="results/{quoted}.json">json</a>' if r.status not in (SKIPPED, PENDING) else ""
         total = "" if r.total is None else f"{r.total:.2f}"
+        late = "" if r.late is None else e(r.late.describe())
         seconds = "" if r.seconds is None else f"{r.seconds:.2f}"
         mistakes = ", ".join(e(titles.get(m, m)) for m in r.mistakes)
-        out.append(f"<tr><td>{link}</td><td>{names}</td><td class=num>{total}</td>"
-                   f"<td class=\"{_status_class(r.status)}\">{e(r.status)}</td><td>{mistakes}</td>"
-                   f"<td class=num>{seconds}</td></tr>")
+        out.append(f"<tr><td>{link}</td><td>{e(r.entry.name)}</td><td>{names}</td><td class=num>{total}</td>"
+                   f"<td>{late}</td><td class=\"{_status_class(r.status)}\">{e(r.status)}</td><td>{mistakes}</td>"
+                   f"<td class=num>{seconds}</td><td>{raw}</td></tr>")
     out.append("</table></body></html>\n")
     return "\n".join(out)
 
