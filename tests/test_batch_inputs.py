@@ -80,6 +80,7 @@ def test_every_entry_is_graded_or_listed_with_its_reason(tmp_path: Path) -> None
     report = (out / "report.html").read_text()
     for name in ("dan.py", "notes.txt", "wrongnames"):
         assert f"<td>{name}</td>" in report
+    assert "Code similarity" in report and (out / "similarity.html").is_file()
 
 
 def test_grade_refuses_files_with_none_of_the_expected_names(tmp_path: Path) -> None:

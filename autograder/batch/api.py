@@ -37,6 +37,8 @@ from .lateness import LatePolicy, apply_policy, parse_time
 from .pool import GradingConfig, Job, run_pool
 from .progress import Progress
 from .report import PartInfo, ReportContext, write_report
+from .similarity import PAGE as SIMILARITY_PAGE
+from .similarity import write_similarity
 
 PathLike = Union[str, Path]
 TITLE = "NPG homework"
@@ -96,6 +98,7 @@ def run_batch(
     late_policy: Optional[LatePolicy] = None,
     canvas_key: str = "sid",
     canvas_assignment: str = TITLE,
+    similarity: bool = True,
 ) -> BatchSummary:
     """Grade every submission of ``input`` (a folder of submissions or a Gradescope export zip).
 
@@ -110,7 +113,8 @@ def run_batch(
     ``created_at`` and the due dates into lateness and a penalised total (:mod:`.lateness`); the
     raw score stays in grades.csv. ``canvas.csv`` (students keyed by ``canvas_key``, "sid" or "email",
     the grade in column ``canvas_assignment``) and ``gradescope_scores.csv`` are for upload
-    (:mod:`.exports`). Feedback pages go to ``outdir/feedback/<id>.md|.html``. On Ctrl-C
+    (:mod:`.exports`). With ``similarity``, ``similarity.html`` shows the most similar pairs of
+    student code (:mod:`.similarity`). Feedback pages go to ``outdir/feedback/<id>.md|.html``. On Ctrl-C
     the outputs are written with the missing submissions marked pending and the summary says
     ``interrupted``. Raises UserError when INPUT or OUTDIR is unusable.
     """
@@ -147,7 +151,7 @@ def run_batch(
     try:
         summary = _run(snap.entries, snap.kind, str(input), out, jobs, secret, secret_note, suite, limits,
                        chosen.name, regrade, progress, tty, notes, secret_file, input_path, late_policy or LatePolicy(),
-                       (canvas_key, canvas_assignment))
+                       (canvas_key, canvas_assignment), similarity)
     finally:
         lock.close()
     summary.seconds = time.monotonic() - started
@@ -158,7 +162,7 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
          secret_note: Optional[str], suite: str, limits: Limits, isolation: str, regrade: bool,
          progress_stream: Optional[TextIO], tty: Optional[bool], notes: list[str],
          secret_file: Optional[PathLike], input_path: Path, late_policy: LatePolicy,
-         canvas: tuple[str, str]) -> BatchSummary:
+         canvas: tuple[str, str], similarity: bool) -> BatchSummary:
     parts = [PartInfo(p.name, p.points) for p in load_suite(suite, Seeds(secret, "batch")).parts]
     cache = Cache(out / "cache")
     for folder in (out / "cache", out / "results", out / "report", out):
@@ -249,9 +253,15 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
         notes.append(f"canvas.csv leaves out {len(left_out)} student(s) without a grade or a {canvas[0]}: "
                      + "; ".join(left_out[:5]) + ("; ..." if len(left_out) > 5 else ""))
     write_feedback(out, rows, results, TITLE)
+    pairs = None
+    if similarity:
+        pairs = write_similarity(out, {e.id: e.submission for e in entries if e.submission is not None}, TITLE)
+    else:
+        (out / SIMILARITY_PAGE).unlink(missing_ok=True)
     context = ReportContext(title=f"{TITLE}: batch grading report", input=input_label, kind=kind,
                             isolation=isolation, notes=notes, suite=suite, duplicates=summary.duplicates,
-                            late_policy=late_policy.describe() if any(r.late for r in rows) else "")
+                            late_policy=late_policy.describe() if any(r.late for r in rows) else "",
+                            similar_pairs=pairs)
     write_report(out, rows, parts, context)
     return summary
 

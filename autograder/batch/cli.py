@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how canvas.csv identifies students: SIS User ID = sid (default), SIS Login ID = email")
     parser.add_argument("--canvas-assignment", metavar="COLUMN", default=None,
                         help="the assignment's column in Canvas, as Canvas exports it, e.g. 'NPG homework (1234)'")
+    parser.add_argument("--no-similarity", dest="similarity", action="store_false",
+                        help="skip the code-similarity report (similarity.html)")
     late = parser.add_argument_group("lateness (from each submission's created_at in a Gradescope export)")
     late.add_argument("--due", metavar="TIME", help="the due date with its UTC offset, e.g. 2026-11-20T23:59-08:00")
     late.add_argument("--late-due", metavar="TIME", help="the late due date: later submissions get no credit")
@@ -55,10 +57,10 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--timeout {args.timeout}: must be a positive number of seconds")
         limits = Limits(submission_seconds=args.timeout)
     policy = LatePolicy.parse(args.late_penalty, args.late_cap, args.grace_minutes, args.due, args.late_due)
+    canvas = {"canvas_assignment": args.canvas_assignment} if args.canvas_assignment else {}
     summary = run_batch(args.input, args.output, args.jobs, secret_file=args.secret_file, limits=limits,
                         regrade=args.regrade, progress=None if args.quiet else sys.stderr, late_policy=policy,
-                        canvas_key=args.canvas_key, **({"canvas_assignment": args.canvas_assignment}
-                                                       if args.canvas_assignment else {}))
+                        canvas_key=args.canvas_key, similarity=args.similarity, **canvas)
     totals = [r.total for r in summary.rows if r.total is not None]
     max_total = sum(p.points for p in summary.parts)
     entries = len(summary.rows)

@@ -22,6 +22,8 @@ from ..fileio import write_bytes_atomic, write_text_atomic
 from .feedback import FOLDER as FEEDBACK_FOLDER
 from .feedback import has_feedback
 from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, SKIPPED, Row
+from .similarity import DISCLAIMER, Pair
+from .similarity import PAGE as SIMILARITY_PAGE
 
 PLOTS = {
     "score_histogram.png": "Score histogram",
@@ -52,6 +54,7 @@ class ReportContext:
     suite: str = "npg"
     duplicates: int = 0
     late_policy: str = ""  # the policy's description, when some submission's lateness is known
+    similar_pairs: Optional[Sequence[Pair]] = None  # most similar pairs of student code; None: not computed
 
 
 def mistake_titles(suite: str) -> dict[str, str]:
@@ -279,6 +282,22 @@ def render_html(rows: Sequence[Row], parts: Sequence[PartInfo], context: ReportC
         out.append("</table>")
     else:
         out.append("<p>No known mistake was diagnosed.</p>")
+
+    if context.similar_pairs is not None:
+        out.append("<h2>Code similarity</h2>")
+        out.append(f'<p class="note">{e(DISCLAIMER)}</p>')
+        if context.similar_pairs:
+            out.append(f'<p>The {len(context.similar_pairs)} most similar pairs, with the handout excluded; '
+                       f'<a href="{SIMILARITY_PAGE}">{SIMILARITY_PAGE}</a> shows each pair side by side with the '
+                       "matching regions highlighted.</p><table><tr><th>#</th><th>submissions</th>"
+                       "<th>similarity</th><th>of each one's code</th></tr>")
+            for n, p in enumerate(context.similar_pairs, start=1):
+                out.append(f'<tr><td class=num>{n}</td><td><a href="{SIMILARITY_PAGE}#pair-{n}">{e(p.a)} and '
+                           f"{e(p.b)}</a></td><td class=num>{100 * p.score:.0f}%</td><td>{100 * p.similarity_a:.0f}%"
+                           f" / {100 * p.similarity_b:.0f}%</td></tr>")
+            out.append("</table>")
+        else:
+            out.append("<p>No two submissions share code beyond the handout.</p>")
 
     problems = [r for r in rows if r.status != GRADED or r.attention]
     if problems:
