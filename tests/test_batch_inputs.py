@@ -41,7 +41,7 @@ def test_ids_are_unique_stable_and_keep_letters() -> None:
     taken: set[str] = set()
     a_space, a_underscore = make_id("a b", taken), make_id("a_b", taken)
     assert a_space != a_underscore and a_underscore == "a_b"
-    assert make_id("a b", set()) == a_space  # depends on the name only, not on what else INPUT holds
+    assert make_id("a b", set()) == a_space == "a_b~c8687a"  # the name alone decides (README's example)
     assert make_id("Chloé", set()) == "Chloé"
     taken = {"dan"}
     assert make_id("Dan", taken) == "Dan-2"  # Dan.json and dan.json are one file on macOS
@@ -56,11 +56,14 @@ def test_every_entry_is_graded_or_listed_with_its_reason(tmp_path: Path) -> None
     folder = tmp_path / "class"
     materialise(SAMPLE["correct"], folder / "a b")
     materialise(SAMPLE["reversed-kl"], folder / "a_b")
+    materialise(SAMPLE["correct"], folder / "same-as-a-b")
+    materialise(SAMPLE["syntax-error"], folder / "syntax")
     wrong_names(folder / "wrongnames", tmp_path / "scratch")
     (folder / "dan.py").write_text("x = 1\n")
     (folder / "notes.txt").write_text("remember\n")
     snap = snapshot(folder, expected_files())
-    assert [e.name for e in snap.entries] == ["a b", "a_b", "dan.py", "notes.txt", "wrongnames"]
+    assert [e.name for e in snap.entries] == ["a b", "a_b", "dan.py", "notes.txt", "same-as-a-b", "syntax",
+                                              "wrongnames"]
     by_name = {e.name: e for e in snap.entries}
     assert by_name["dan.py"].skipped and "loose file" in by_name["dan.py"].error
     assert by_name["wrongnames"].submission is None
@@ -70,16 +73,19 @@ def test_every_entry_is_graded_or_listed_with_its_reason(tmp_path: Path) -> None
     out = tmp_path / "out"
     summary = run_batch(folder, out, 1, secret=SECRET, limits=LIMITS, progress=None)
     rows = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8"))))
-    assert [r["input_name"] for r in rows] == ["a b", "a_b", "dan.py", "notes.txt", "wrongnames"]
+    assert [r["input_name"] for r in rows] == [e.name for e in snap.entries]
     by_input = {r["input_name"]: r for r in rows}
     assert by_input["a b"]["submission_id"] != by_input["a_b"]["submission_id"]
     assert float(by_input["a b"]["total"]) > float(by_input["a_b"]["total"])  # reversed KL loses points
     assert by_input["notes.txt"]["status"] == SKIPPED and by_input["notes.txt"]["total"] == ""
     assert by_input["wrongnames"]["status"] == NOT_GRADABLE and "expected kl.py" in by_input["wrongnames"]["error"]
-    assert summary.count(GRADED) == 2
+    assert summary.count(GRADED) == 4 and summary.duplicates == 1 and summary.graded == 3
     report = (out / "report.html").read_text()
-    for name in ("dan.py", "notes.txt", "wrongnames"):
-        assert f"<td>{name}</td>" in report
+    attention = report[report.index("Needs attention"):report.index("All submissions")]
+    for name in ("dan.py", "notes.txt", "wrongnames", "syntax"):
+        assert f"<td>{name}</td>" in attention
+    assert "kl.py, line " in attention and "SyntaxError" in attention and "<td>a b</td>" not in attention
+    assert "canvas.csv leaves out 5 student(s) without a grade or a sid" in report  # a folder has no SIDs
     assert "Code similarity" in report and (out / "similarity.html").is_file()
 
 
@@ -104,12 +110,15 @@ def test_syntax_error_shows_the_line_and_a_caret() -> None:
 def test_a_syntax_error_is_reported_once(tmp_path: Path) -> None:
     materialise(SAMPLE["syntax-error"], tmp_path / "sub")
     report, results = grade(tmp_path / "sub", secret=SECRET)
-    text = json.dumps(results)
-    assert text.count("SyntaxError") == 1  # in the summary's notes, not in each of the failed checks
-    assert "def kl_gaussian(:" in results["output"] and "^" in results["output"]
-    failed = [t for t in results["tests"] if t["name"].startswith("kl_divergence:")]
-    assert failed and all("see the note at the top: kl.py could not be imported" in t["output"] for t in failed)
-    assert report.import_failures and report.import_failures[0].startswith("kl.py, line ")
+    line = (tmp_path / "sub" / "kl.py").read_text().splitlines().index(
+        next(x for x in (tmp_path / "sub" / "kl.py").read_text().splitlines() if "def kl_gaussian(:" in x)) + 1
+    headline = f"kl.py, line {line}: SyntaxError: invalid syntax"
+    caret = "    def kl_gaussian(:mu1: ArrayLike, mu2: ArrayLike, sigma: ArrayLike) -> np.ndarray:\n" + " " * 20 + "^"
+    assert results["output"].count("def kl_gaussian(:") == 1 and caret.replace("\n", "\n    ") in results["output"]
+    failed = [t for t in results["tests"] if t["name"].startswith(("kl_divergence:", "policy_kl:"))]
+    assert failed and not any("def kl_gaussian(:" in t["output"] or "Traceback" in t["output"] for t in failed)
+    assert all(f"{headline} (the full error is in the notes at the top)" in t["output"] for t in failed)
+    assert report.import_failures == [headline]
 
 
 def test_an_empty_notebook_is_one_clear_line(tmp_path: Path) -> None:

@@ -60,6 +60,10 @@ def test_after_the_late_due_date_no_credit_and_per_hour_penalties() -> None:
     small = apply_policy(policy, 1.0, 100.0, parse_time("2026-11-21T02:30:00-08:00"))
     assert small.total == 0.0  # the penalty never makes a total negative
     assert apply_policy(policy, 90.0, 100.0, None) is None  # no submission time: lateness unknown
+    extension = apply_policy(policy, 90.0, 100.0, parse_time("2026-11-22T00:00:00-08:00"),
+                             due=parse_time("2026-11-23T23:59:00-08:00"),
+                             late_due=parse_time("2026-11-24T23:59:00-08:00"))
+    assert extension.seconds_late == 0.0 and extension.total == 90.0  # a submission's own dates override
     for bad in ("10", "10%/week", "ten%/day"):
         with pytest.raises(UserError, match="--late-penalty"):
             LatePolicy.parse(bad)
@@ -127,13 +131,14 @@ def test_batch_cli_writes_lateness_exports_and_linked_feedback(tmp_path: Path) -
     from autograder.cli import main
 
     times = {"11": "2026-11-20 23:00:00.000000000 -08:00", "12": "2026-11-22 12:00:00.000000000 -08:00",
-             "13": "2026-11-28 09:00:00.000000000 -08:00"}
+             "13": "2026-11-28 09:00:00.000000000 -08:00", "14": "2026-11-28 09:00:00.000000000 -08:00"}
+    extension = "  :due_date: 2026-11-30 23:59:00.000000000 -08:00\n  :late_due_date: 2026-12-01 23:59:00 -08:00\n"
     zip_path = tmp_path / "export.zip"
     materialise(SAMPLE["correct"], tmp_path / "code")
     with zipfile.ZipFile(zip_path, "w") as zf:
         zf.writestr("e/submission_metadata.yml", "".join(
             f"submission_{i}:\n  :submitters:\n  - :name: Student {i}\n    :sid: 's{i}'\n    :email: s{i}@x.edu\n"
-            f"  :created_at: {t}\n" for i, t in times.items()))
+            f"  :created_at: {t}\n" + (extension if i == "14" else "") for i, t in times.items()))
         for i in times:
             for path in (tmp_path / "code").glob("*.py"):
                 zf.write(path, f"e/submission_{i}/{path.name}")
@@ -144,12 +149,12 @@ def test_batch_cli_writes_lateness_exports_and_linked_feedback(tmp_path: Path) -
                  "--canvas-assignment", "NPG homework (1234)"])
     assert code == 0
     rows = {r["submission_id"]: r for r in csv.DictReader(io.StringIO((out / "grades.csv").read_text()))}
-    assert [rows[i]["raw_total"] for i in times] == ["100", "100", "100"]
-    assert [rows[i]["total"] for i in times] == ["100", "80", "0"]
-    assert [rows[i]["late_penalty"] for i in times] == ["0", "20", "100"]
+    assert [rows[i]["raw_total"] for i in times] == ["100", "100", "100", "100"]
+    assert [rows[i]["total"] for i in times] == ["100", "80", "0", "100"]  # 14 has an extension in the metadata
+    assert [rows[i]["late_penalty"] for i in times] == ["0", "20", "100", "0"]
     canvas = list(csv.reader(io.StringIO((out / "canvas.csv").read_text())))
-    assert canvas[0][-1] == "NPG homework (1234)" and [r[2] for r in canvas[2:]] == ["s11", "s12", "s13"]
-    assert [r[-1] for r in canvas[2:]] == ["100", "80", "0"]
+    assert canvas[0][-1] == "NPG homework (1234)" and [r[2] for r in canvas[2:]] == ["s11", "s12", "s13", "s14"]
+    assert [r[-1] for r in canvas[2:]] == ["100", "80", "0", "100"]
     parser = _Links()
     parser.feed((out / "report.html").read_text())
     for i in times:

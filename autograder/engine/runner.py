@@ -148,23 +148,25 @@ def grade_submission(
 
 def _fold_import_failures(report: GradeReport, broken: dict) -> None:
     """Say once, in the notes, why a module could not be imported (a syntax error with its line and
-    caret), and point each check that failed on that import to the note instead of repeating it."""
+    caret, or the traceback), and shorten each check that failed on that import to one line naming
+    the error and pointing to the note, instead of repeating the traceback in every check."""
     for module, failure in broken.items():
         error = getattr(failure, "error", "") or ""
         name = f"{module}.py"
-        detail = report.submission.syntax_errors.get(name) or error
-        if not detail:
+        syntax = report.submission.syntax_errors.get(name)
+        detail = syntax or error
+        if not detail.strip():
             continue
+        # "kl.py, line 70: SyntaxError: invalid syntax", or the traceback's last line
+        headline = syntax.splitlines()[0] if syntax else f"{name}: {detail.strip().splitlines()[-1]}"
         report.notes.append(f"{name} could not be imported, so none of its functions ran:\n{detail}")
-        report.import_failures.append(f"{name} could not be imported: {detail.strip().splitlines()[-1]}"
-                                      if name not in report.submission.syntax_errors
-                                      else detail.splitlines()[0])
+        report.import_failures.append(headline)
         if not error:
             continue
         for r in report.results:
             if not r.outcome.passed and error in r.outcome.message:
-                r.outcome.message = r.outcome.message.replace(error, f"(see the note at the top: {name} could not "
-                                                                     "be imported)")
+                r.outcome.message = r.outcome.message.replace(error, f"{headline} (the full error is in the notes "
+                                                                     "at the top)")
 
 
 def _last_check_of_part(suite: Suite, index: int) -> bool:
