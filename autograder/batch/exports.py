@@ -21,6 +21,7 @@ import io
 from typing import Sequence
 
 from .gradebook import Row, _cell, _number
+from .inputs import Submitter
 
 KEYS = ("sid", "email")
 
@@ -51,7 +52,7 @@ def gradescope_csv(rows: Sequence[Row]) -> tuple[str, list[str]]:
     return out.getvalue(), left_out
 
 
-def _students(rows: Sequence[Row], key: str, left_out: list[str]) -> list:
+def _students(rows: Sequence[Row], key: str, left_out: list[str]) -> list[tuple[Row, Submitter]]:
     """``(row, submitter)`` for every student with a grade and the key; the others go to ``left_out``."""
     chosen = []
     for row in rows:
@@ -59,11 +60,10 @@ def _students(rows: Sequence[Row], key: str, left_out: list[str]) -> list:
             if not row.entry.skipped:
                 left_out.append(f"{row.entry.id}: no grade ({row.status})")
             continue
-        for person in row.entry.submitters or [None]:
-            value = None if person is None else (
-                person.sid or person.email if key == "sid or email" else getattr(person, key))
+        for person in row.entry.submitters or [Submitter()]:
+            value = person.sid or person.email if key == "sid or email" else getattr(person, key)
             if not value:
-                who = person.name if person is not None and person.name else "its student"
+                who = person.name or "its student"
                 left_out.append(f"{row.entry.id}: no {key} for {who}")
                 continue
             chosen.append((row, person))
