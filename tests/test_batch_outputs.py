@@ -163,3 +163,21 @@ def test_batch_cli_writes_lateness_exports_and_linked_feedback(tmp_path: Path) -
     page = (out / "feedback" / "12.md").read_text()
     assert ("Score: 80.00 / 100 after the late penalty (100.00 before; 36.02 hours late: 2 day(s) at 10% = -20 points)"
             in page)
+
+
+def test_a_failing_similarity_report_loses_no_grade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import autograder.batch.api as api
+    from autograder.batch import run_batch
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no fingerprints today")
+
+    monkeypatch.setattr(api, "write_similarity", broken)
+    folder = tmp_path / "class"
+    (folder / "ann").mkdir(parents=True)
+    (folder / "ann" / "answers.py").write_text("x = 1\n")  # not gradable: nothing is graded, no sandbox needed
+    summary = run_batch(folder, tmp_path / "out", 1, secret=SECRET.encode(), progress=None)
+    assert summary.count(NOT_GRADABLE) == 1
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "the similarity report could not be made (RuntimeError: no fingerprints today)" in report
+    assert (tmp_path / "out" / "grades.csv").read_text().count("\n") == 2

@@ -254,10 +254,13 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
                      + "; ".join(left_out[:5]) + ("; ..." if len(left_out) > 5 else ""))
     write_feedback(out, rows, results, TITLE)
     pairs = None
+    (out / SIMILARITY_PAGE).unlink(missing_ok=True)
     if similarity:
-        pairs = write_similarity(out, {e.id: e.submission for e in entries if e.submission is not None}, TITLE)
-    else:
-        (out / SIMILARITY_PAGE).unlink(missing_ok=True)
+        try:
+            pairs = write_similarity(out, {e.id: e.submission for e in entries if e.submission is not None}, TITLE)
+        except Exception as exc:  # a similarity report is a courtesy: the grades are written already
+            notes.append(f"the similarity report could not be made ({type(exc).__name__}: {exc}); "
+                         "rerun with --no-similarity to skip it")
     context = ReportContext(title=f"{TITLE}: batch grading report", input=input_label, kind=kind,
                             isolation=isolation, notes=notes, suite=suite, duplicates=summary.duplicates,
                             late_policy=late_policy.describe() if any(r.late for r in rows) else "",
