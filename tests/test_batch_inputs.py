@@ -52,6 +52,7 @@ def test_expected_files_come_from_the_suite() -> None:
     assert expected_files() == ["kl.py", "fisher.py", "npg.py"]
 
 
+@pytest.mark.slow
 def test_every_entry_is_graded_or_listed_with_its_reason(tmp_path: Path) -> None:
     folder = tmp_path / "class"
     materialise(SAMPLE["correct"], folder / "a b")

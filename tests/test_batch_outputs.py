@@ -127,6 +127,7 @@ class _Links(HTMLParser):
             self.links.append(dict(attrs)["href"])
 
 
+@pytest.mark.slow
 def test_batch_cli_writes_lateness_exports_and_linked_feedback(tmp_path: Path) -> None:
     from autograder.cli import main
 

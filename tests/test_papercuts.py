@@ -64,6 +64,7 @@ def test_check_of_a_missing_folder_says_so(capsys: pytest.CaptureFixture, tmp_pa
     assert "nonexistent: no such folder" in err and "no check.py here" not in err
 
 
+@pytest.mark.slow
 def test_audit_prints_progress_lines_when_not_on_a_terminal(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "autograder", "audit", "--function", "kl_bernoulli", "--operator",
                            "constant", "-j", "1", "-o", str(tmp_path / "report")],
