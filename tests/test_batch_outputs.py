@@ -95,8 +95,8 @@ def test_canvas_and_gradescope_csvs_key_students_and_list_who_is_left_out() -> N
     by_email, _ = canvas_csv(graded_rows(), "NPG", 26.0, key="email")
     assert list(csv.reader(io.StringIO(by_email)))[3] == ["Bob", "", "", "bob@x.edu", "", "20"]
     scores = list(csv.reader(io.StringIO(gradescope_csv(graded_rows())[0])))
-    assert scores[0] == ["Name", "Email", "SID", "Score"]
-    assert ["Bob", "bob@x.edu", "", "20"] in scores and len(scores) == 4
+    assert scores[0] == ["Name", "SID", "Email", "Total Score"]
+    assert ["Bob", "", "bob@x.edu", "20"] in scores and len(scores) == 4
 
 
 def test_feedback_pages_show_failed_visible_checks_and_count_hidden_ones() -> None:

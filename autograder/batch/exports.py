@@ -6,8 +6,9 @@
   (1234)`` as Canvas exported it). Canvas matches students by ``SIS User ID`` (our SID) or ``SIS
   Login ID`` (our email): ``key`` says which one is filled; ``ID`` (Canvas's internal id) stays
   empty. A second row gives the points possible, as Canvas's own export does.
-* ``OUTDIR/gradescope_scores.csv``: ``Name, Email, SID, Score`` for Gradescope's score upload
-  (an assignment's *Upload scores* / *Import scores* page matches students by email or SID).
+* ``OUTDIR/gradescope_scores.csv``: ``Name, SID, Email, Total Score`` (the column names of
+  Gradescope's own grade export) for Gradescope's score upload, which matches students by email
+  or SID.
 
 Both hold one line per student with a grade (the late-penalised total); students without the key
 (no SID or email: a folder of submissions rather than a Gradescope export) and submissions without
@@ -45,10 +46,10 @@ def gradescope_csv(rows: Sequence[Row]) -> tuple[str, list[str]]:
     """The Gradescope score-upload CSV and the students left out."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["Name", "Email", "SID", "Score"])
+    writer.writerow(["Name", "SID", "Email", "Total Score"])
     left_out: list[str] = []
     for row, person in _students(rows, "sid or email", left_out):
-        writer.writerow([_cell(person.name), _cell(person.email), _cell(person.sid), _number(row.total)])
+        writer.writerow([_cell(person.name), _cell(person.sid), _cell(person.email), _number(row.total)])
     return out.getvalue(), left_out
 
 
