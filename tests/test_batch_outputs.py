@@ -128,7 +128,7 @@ class _Links(HTMLParser):
 
 
 @pytest.mark.slow
-def test_batch_cli_writes_lateness_exports_and_linked_feedback(tmp_path: Path) -> None:
+def test_batch_cli_writes_lateness_exports_and_linked_feedback(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from autograder.cli import main
 
     times = {"11": "2026-11-20 23:00:00.000000000 -08:00", "12": "2026-11-22 12:00:00.000000000 -08:00",
@@ -149,6 +149,9 @@ def test_batch_cli_writes_lateness_exports_and_linked_feedback(tmp_path: Path) -
                  "--due", DUE, "--late-due", "2026-11-27T23:59-08:00", "--late-penalty", "10%/day",
                  "--canvas-assignment", "NPG homework (1234)"])
     assert code == 0
+    printed = capsys.readouterr().out
+    assert "Most similar code: 11 and 12 (100%)" in printed and "not proof of copying" in printed  # same code
+    assert "2 late submission(s) (10% of the points per started day late)" in printed  # 14 has an extension
     rows = {r["submission_id"]: r for r in csv.DictReader(io.StringIO((out / "grades.csv").read_text()))}
     assert [rows[i]["raw_total"] for i in times] == ["100", "100", "100", "100"]
     assert [rows[i]["total"] for i in times] == ["100", "80", "0", "100"]  # 14 has an extension in the metadata

@@ -60,6 +60,7 @@ class BatchSummary:
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
     duplicates: int = 0  # submissions with the same code (and identity) as an earlier one: graded once
+    similar_pairs: Optional[list] = None  # the most similar pairs of code (similarity.Pair), when computed
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.rows)
@@ -258,6 +259,7 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
     if similarity:
         try:
             pairs = write_similarity(out, {e.id: e.submission for e in entries if e.submission is not None}, TITLE)
+            summary.similar_pairs = pairs
         except Exception as exc:  # a similarity report is a courtesy: the grades are written already
             notes.append(f"the similarity report could not be made ({type(exc).__name__}: {exc}); "
                          "rerun with --no-similarity to skip it")

@@ -1,10 +1,14 @@
 """Grade a whole class: INPUT is a folder of submissions (one subfolder, .zip or .ipynb per
 student) or a Gradescope "Export Submissions" zip.
 
-Writes OUTDIR/grades.csv (one row per student), OUTDIR/results/<id>.json (Gradescope format) and
-OUTDIR/report.html (with plots in OUTDIR/report/). Submissions are graded in parallel, each in
-its own sandbox; results are cached in OUTDIR/cache/, so after an interruption the same command
-continues where it stopped, and a rerun on unchanged input grades nothing.
+Writes OUTDIR/grades.csv (one row per student; every entry of INPUT is graded or listed with the
+reason it was not), OUTDIR/feedback/<id>.md and .html (a page per submission to send to its
+students), OUTDIR/canvas.csv and OUTDIR/gradescope_scores.csv (to upload), OUTDIR/results/<id>.json
+(Gradescope format), OUTDIR/report.html (with plots in OUTDIR/report/) and OUTDIR/similarity.html
+(the most similar pairs of code, for a person to look at: it accuses nobody). With --due and
+--late-penalty, late submissions are penalised (the raw score is kept). Submissions are graded in
+parallel, each in its own sandbox; results are cached in OUTDIR/cache/, so after an interruption the
+same command continues where it stopped, and a rerun on unchanged input grades nothing.
 """
 
 from __future__ import annotations
@@ -88,6 +92,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {first}" if name in first else f"  {name}: {first}")
             if len(rows) > 20:
                 print(f"  ... and {len(rows) - 20} more (see grades.csv and the report)")
+    similar = summary.similar_pairs
+    if similar:
+        top = similar[0]
+        print(f"Most similar code: {top.a} and {top.b} ({100 * top.score:.0f}%); {len(similar)} pair(s) in "
+              "similarity.html, for a person to look at (similarity is not proof of copying).")
     late = [r for r in summary.rows if r.late is not None and r.late.seconds_late > 0]
     if late:
         print(f"{len(late)} late submission(s) ({policy.describe()}); grades.csv has the raw total next to the total.")
