@@ -94,8 +94,13 @@ def test_grade_refuses_files_with_none_of_the_expected_names(tmp_path: Path) -> 
     folder = wrong_names(tmp_path / "sub", tmp_path / "scratch")
     with pytest.raises(UserError, match="found KL.py, npg_final.py, solution.py; expected kl.py"):
         grade(folder, secret=SECRET)
-    partly = load_submission(tmp_path / "scratch" / "kl.py")
+    (tmp_path / "partly").mkdir()
+    for src, dst in (("kl.py", "kl.py"), ("fisher.py", "Fisher.py"), ("npg.py", "npg.py")):
+        (tmp_path / "partly" / dst).write_text((tmp_path / "scratch" / src).read_text())
+    partly = load_submission(tmp_path / "partly")
     check_expected_files(partly, expected_files())  # one expected file is enough to grade
+    assert partly.notes == ["Fisher.py is not one of the expected files (kl.py, fisher.py, npg.py) and was not "
+                            "graded as one: rename it fisher.py (file names are case-sensitive)"]
 
 
 def test_syntax_error_shows_the_line_and_a_caret() -> None:

@@ -236,22 +236,37 @@ def check_expected_files(submission: Submission, expected: Sequence[str]) -> Non
 
     Such a submission can never earn a point: the grader imports ``kl``, ``fisher``, ... by name.
     The message lists what was found and what is expected, with a case-insensitive near-match hint.
-    Notebooks are exempt (their cells define the functions). Raises UserError.
+    When some files are named as expected, a near miss among the others (``Fisher.py`` while
+    ``fisher.py`` is missing) becomes a note of the grade instead. Notebooks are exempt (their cells
+    define the functions). Raises UserError.
     """
-    if submission.notebook is not None or not submission.files or set(submission.files) & set(expected):
+    if submission.notebook is not None or not submission.files:
         return
     found = sorted(submission.files)
+    missing = [e for e in expected if e not in submission.files]
+    hints = _near_misses([f for f in found if f not in expected], missing)
+    if len(missing) < len(expected):
+        for hint in hints:
+            submission.notes.append(f"{hint.split(' -> ')[0]} is not one of the expected files "
+                                    f"({', '.join(expected)}) and was not graded as one: rename it "
+                                    f"{hint.split(' -> ')[1]} (file names are case-sensitive)")
+        return
     message = (f"{submission.source}: found {', '.join(found)}; expected {', '.join(expected)} "
                "(none of the files has an expected name, so nothing can be graded)")
-    hints = []
-    lowered = {e.lower(): e for e in expected}
-    for name in found:
-        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-        if close:
-            hints.append(f"{name} -> {lowered[close[0]]}")
     if hints:
         message += f". Rename them as expected (file names are case-sensitive): {', '.join(hints)}"
     raise UserError(message)
+
+
+def _near_misses(names: Sequence[str], wanted: Sequence[str]) -> list[str]:
+    """``"KL.py -> kl.py"`` for each of ``names`` close to one of ``wanted``, ignoring case."""
+    lowered = {w.lower(): w for w in wanted}
+    hints = []
+    for name in names:
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+        if close:
+            hints.append(f"{name} -> {lowered[close[0]]}")
+    return hints
 
 
 def notebook_code_cells(text: str, name: str = "notebook") -> list[tuple[int, str]]:
