@@ -48,8 +48,13 @@ def test_ids_are_unique_stable_and_keep_letters() -> None:
     assert make_id("../etc", set()).startswith("etc~")
 
 
-def test_expected_files_come_from_the_suite() -> None:
+def test_expected_files_come_from_the_manifest_and_agree_with_the_suite() -> None:
+    from autograder.engine.runner import load_suite
+    from autograder.engine.suite import Seeds
+
     assert expected_files() == ["kl.py", "fisher.py", "npg.py"]
+    suite = load_suite("npg", Seeds(b"", "x"))
+    assert expected_files() == list(dict.fromkeys(f"{p.module}.py" for p in suite.parts))
 
 
 @pytest.mark.slow

@@ -80,8 +80,22 @@ def load_suite(name: str, seeds: Seeds) -> Suite:
 
 
 def expected_files(suite_name: str = DEFAULT_SUITE) -> list[str]:
-    """The .py files a submission of suite ``suite_name`` must hold (one per module of its parts), sorted
-    as the parts come (``["kl.py", "fisher.py", "npg.py"]`` for NPG)."""
+    """The .py files a submission of suite ``suite_name`` must hold (one per module of its parts), in
+    the parts' order (``["kl.py", "fisher.py", "npg.py"]`` for NPG).
+
+    Read from the assignment's manifest (``solutions/assignment.json``) when it describes this suite:
+    that costs a JSON read, where building the suite imports its checks before the sandbox starts
+    (``autograder grade`` checks the names first). Otherwise, from the suite's parts.
+    """
+    import json
+
+    manifest = _reference_folder() / "assignment.json"
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        if data.get("name") == suite_name:
+            return list(dict.fromkeys(str(p["file"]) for p in data["parts"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     suite = load_suite(suite_name, Seeds(b"", "expected-files"))
     return list(dict.fromkeys(f"{p.module}.py" for p in suite.parts))
 
