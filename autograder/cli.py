@@ -65,6 +65,16 @@ def _requested_verb(argv: Sequence[str]) -> Optional[str]:
     return argv[0] if argv and argv[0] in COMMANDS else None
 
 
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests, IDEs)
+        pass
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``, as the console script does)."""
     from_console = argv is None
@@ -86,6 +96,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``autograder grade X --json | head``): stop quietly, as Unix tools do.
+        # Python would flush stdout again at exit and print a second traceback: point it at /dev/null.
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
     except UserError as exc:
         print(f"autograder {args.command}: error: {exc}", file=sys.stderr)
         return 2

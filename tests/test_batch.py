@@ -14,7 +14,7 @@ import pytest
 
 from autograder.batch import run_batch, snapshot
 from autograder.batch.gradebook import FAILED, GRADED, NOT_GRADABLE
-from autograder.batch.inputs import parse_metadata
+from autograder.batch.inputs import make_id, parse_metadata
 from autograder.demo.samples import SAMPLES, materialise
 from autograder.engine.isolation import Isolation
 from autograder.engine.sandbox import Limits
@@ -241,8 +241,11 @@ def test_snapshot_of_a_folder(tmp_path: Path) -> None:
     (folder / "notes.txt").write_text("ignored")
     snap = snapshot(folder)
     ids = [e.id for e in snap.entries]
-    assert ids == ["a_b", "carol", "dave", "erin"]
+    assert ids == [make_id("a b", set()), "carol", "dave", "erin", "notes.txt"]
+    assert ids[0].startswith("a_b~")
     by_id = {e.id: e for e in snap.entries}
+    by_id["a_b"] = by_id[ids[0]]
+    assert by_id["notes.txt"].skipped and "not a submission" in by_id["notes.txt"].error
     assert by_id["carol"].submission.notebook == "carol.ipynb"
     assert by_id["dave"].submission.digest == by_id["a_b"].submission.digest
     assert by_id["a_b"].identity == by_id["a_b"].submission.digest
@@ -295,7 +298,7 @@ def test_cli_reports_and_exit_status(tmp_path: Path, capsys: pytest.CaptureFixtu
     code = main(["batch", str(folder), "-o", str(tmp_path / "out"), "-j", "1", "--secret-file", str(secret_file)])
     captured = capsys.readouterr()
     assert code == 0, captured
-    assert "2 of 2 submissions done: 1 graded now, 0 from the cache" in captured.out
+    assert "2 entries in INPUT, 2 of them submissions; 2 of 2 done: 1 graded now, 0 from the cache" in captured.out
     assert "1 not gradable" in captured.out
     assert "graded 1/1" in captured.err  # plain progress lines when not a TTY
     assert main(["batch", str(folder), "-o", str(tmp_path / "out"), "-j", "0"]) == 2

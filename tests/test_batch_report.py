@@ -121,15 +121,16 @@ def test_report_with_nothing_graded_still_has_every_plot(tmp_path: Path) -> None
 def test_gradebook_csv_rows_and_formula_guard() -> None:
     text = csv_text(rows(), [p.name for p in PARTS])
     lines = text.splitlines()
-    assert lines[0] == ("submission_id,name,sid,email,total,kl_divergence,policy_kl,npg_direction,"
+    assert lines[0] == ("submission_id,input_name,name,sid,email,total,raw_total,late_hours,late_penalty,"
+                        "kl_divergence,policy_kl,npg_direction,"
                         "status,error,mistakes,seconds")
     assert len(lines) == 1 + 7  # the group submission 101 gives two rows
-    assert lines[1].startswith("101,Ada,1,ada@x.edu,26,8,10,8,graded")
-    assert lines[2].startswith("101,Bob,2,bob@x.edu,26,8,10,8,graded")
+    assert lines[1].startswith("101,,Ada,1,ada@x.edu,26,26,,,8,10,8,graded")
+    assert lines[2].startswith("101,,Bob,2,bob@x.edu,26,26,,,8,10,8,graded")
     assert ",'=HYPERLINK(1)," in lines[3] and "mu0_state_weights;reversed_kl" in lines[3]
-    assert lines[5].startswith("104,Eve,,,0,0,0,0,not gradable,no .py files <found>")
-    assert lines[6].startswith("105,,,,,,,,failed,")  # no grade: empty, not 0
-    assert lines[7].startswith("106,Fay,,,,,,,pending,")
+    assert lines[5].startswith("104,,Eve,,,0,0,,,0,0,0,not gradable,no .py files <found>")
+    assert lines[6].startswith("105,,,,,,,,,,,,failed,")  # no grade: empty, not 0
+    assert lines[7].startswith("106,,Fay,,,,,,,,,,pending,")
 
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)

@@ -11,4 +11,7 @@ import pytest
 @pytest.mark.parametrize("case_id", check.case_ids())
 def test_public_case(case_id: str) -> None:
     outcome = check.run_case(case_id)
-    assert outcome.ok, f"{case_id} ({outcome.status})\n{outcome.message}"
+    if outcome.status == "not implemented":
+        pytest.fail(f"{case_id}: {outcome.message.splitlines()[0]}", pytrace=False)  # one line, no traceback
+    if not outcome.ok:
+        pytest.fail(f"{case_id} ({outcome.status})\n{outcome.message}", pytrace=False)

@@ -44,6 +44,15 @@ def _read_cell_source(path: Path) -> str:
     return text.strip("\n")
 
 
+def guard_plot(code: str) -> str:
+    """A plot cell for the student notebook: until the functions it draws are implemented, it prints one
+    line saying so instead of stopping "Run All" with the stub's NotImplementedError."""
+    body = "\n".join("    " + line if line.strip() else "" for line in code.splitlines())
+    return ("try:  # the plot calls your functions above\n" + body + "\n"
+            "except NotImplementedError as exc:\n"
+            '    print(f"Not plotted yet: {exc}. Implement it above, then run this cell again.")')
+
+
 class _Cells:
     """Collects cells with deterministic ids (nbformat 4.5 wants ids; random ones would make diffs)."""
 
@@ -178,7 +187,8 @@ def build_notebook(
             cells.code(body, part.function, "solution", part=part.function)
             cells.code(f'import check\n\ncheck.run("{part.function}", globals());', part.function, "check")
         if "plot" in entry:
-            cells.code(_read_cell_source(manifest.path(entry["plot"])), Path(entry["plot"]).stem, "plot")
+            plot = _read_cell_source(manifest.path(entry["plot"]))
+            cells.code(plot if solution else guard_plot(plot), Path(entry["plot"]).stem, "plot")
     if first_code:
         cells.code(setup, "setup", "setup")
     nb = nbformat.v4.new_notebook(cells=cells.cells)

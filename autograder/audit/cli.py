@@ -49,12 +49,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(mutants)} mutants")
         return 0
 
+    from ..batch.progress import Progress
+
+    bar: list[Progress] = []
+
     def progress(done: int, total: int, result: object) -> None:
-        if sys.stderr.isatty():
-            print(f"\rgraded {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+        # The batch's progress: a redrawn bar on a terminal, a plain line every 10 s in a log or CI.
+        if not bar:
+            bar.append(Progress(total, sys.stderr))
+        while bar[0].done < done:
+            bar[0].advance()
 
     report = run_audit(args.jobs, args.output, args.extra, operators=args.operators, functions=args.functions,
                        progress=progress)
+    if bar:
+        bar[0].finish()
     print(terminal_table(report))
     print(f"Reports written to {args.output}/audit.json and {args.output}/audit.html")
     if args.fail_under is not None and (report.score is None or report.score < args.fail_under):

@@ -22,20 +22,26 @@ from typing import Any, Optional, TextIO, Union
 
 from ..engine.isolation import detect_isolation
 from ..engine.results import failure_results
-from ..engine.runner import DEFAULT_SUITE, load_suite
+from ..engine.runner import DEFAULT_SUITE, expected_files, load_suite
 from ..engine.sandbox import Limits
 from ..engine.secret import resolve_secret
 from ..engine.suite import Seeds
 from ..errors import UserError
 from ..fileio import write_json_atomic, write_text_atomic
 from .cache import Cache, cache_key
-from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, Row, csv_text
+from .exports import canvas_csv, gradescope_csv
+from .feedback import write_feedback
+from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, SKIPPED, Row, csv_text
 from .inputs import Entry, snapshot
+from .lateness import LatePolicy, apply_policy, parse_time
 from .pool import GradingConfig, Job, run_pool
 from .progress import Progress
 from .report import PartInfo, ReportContext, write_report
+from .similarity import PAGE as SIMILARITY_PAGE
+from .similarity import write_similarity
 
 PathLike = Union[str, Path]
+TITLE = "NPG homework"
 
 
 @dataclass
@@ -53,6 +59,8 @@ class BatchSummary:
     seconds: float = 0.0  # wall time of the whole batch
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
+    duplicates: int = 0  # submissions with the same code (and identity) as an earlier one: graded once
+    similar_pairs: Optional[list] = None  # the most similar pairs of code (similarity.Pair), when computed
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.rows)
@@ -88,6 +96,10 @@ def run_batch(
     regrade: bool = False,
     progress: Optional[TextIO] = None,
     tty: Optional[bool] = None,
+    late_policy: Optional[LatePolicy] = None,
+    canvas_key: str = "sid",
+    canvas_assignment: str = TITLE,
+    similarity: bool = True,
 ) -> BatchSummary:
     """Grade every submission of ``input`` (a folder of submissions or a Gradescope export zip).
 
@@ -98,8 +110,14 @@ def run_batch(
     Hidden cases are seeded by the Gradescope submission id for exports, else the content digest,
     so each grade equals ``autograder grade --id <identity>`` with the same secret. ``isolation``
     forces a sandbox mode ("bwrap", "user", "none"); ``progress`` is a stream for the progress bar
-    and notes (default None: silent). On Ctrl-C the outputs are written with the missing submissions marked pending and
-    the summary says ``interrupted``. Raises UserError when INPUT or OUTDIR is unusable.
+    and notes (default None: silent). ``late_policy`` (default: no penalty) turns each submission's
+    ``created_at`` and the due dates into lateness and a penalised total (:mod:`.lateness`); the
+    raw score stays in grades.csv. ``canvas.csv`` (students keyed by ``canvas_key``, "sid" or "email",
+    the grade in column ``canvas_assignment``) and ``gradescope_scores.csv`` are for upload
+    (:mod:`.exports`). With ``similarity``, ``similarity.html`` shows the most similar pairs of
+    student code (:mod:`.similarity`). Feedback pages go to ``outdir/feedback/<id>.md|.html``. On Ctrl-C
+    the outputs are written with the missing submissions marked pending and the summary says
+    ``interrupted``. Raises UserError when INPUT or OUTDIR is unusable.
     """
     started = time.monotonic()
     input_path = Path(input).resolve()
@@ -127,13 +145,14 @@ def run_batch(
                      "cannot keep parallel grades apart; install bubblewrap for parallel grading")
 
     # 1. Every submission in memory before any student code runs.
-    snap = snapshot(input_path)
+    snap = snapshot(input_path, expected_files(suite))
     notes.extend(snap.notes)
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock(out)
     try:
         summary = _run(snap.entries, snap.kind, str(input), out, jobs, secret, secret_note, suite, limits,
-                       chosen.name, regrade, progress, tty, notes, secret_file, input_path)
+                       chosen.name, regrade, progress, tty, notes, secret_file, input_path, late_policy or LatePolicy(),
+                       (canvas_key, canvas_assignment), similarity)
     finally:
         lock.close()
     summary.seconds = time.monotonic() - started
@@ -143,7 +162,8 @@ def run_batch(
 def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int, secret: bytes,
          secret_note: Optional[str], suite: str, limits: Limits, isolation: str, regrade: bool,
          progress_stream: Optional[TextIO], tty: Optional[bool], notes: list[str],
-         secret_file: Optional[PathLike], input_path: Path) -> BatchSummary:
+         secret_file: Optional[PathLike], input_path: Path, late_policy: LatePolicy,
+         canvas: tuple[str, str], similarity: bool) -> BatchSummary:
     parts = [PartInfo(p.name, p.points) for p in load_suite(suite, Seeds(secret, "batch")).parts]
     cache = Cache(out / "cache")
     for folder in (out / "cache", out / "results", out / "report", out):
@@ -155,6 +175,9 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
     keys: dict[int, str] = {}
     summary = BatchSummary(rows, parts, out, isolation, jobs, notes=notes)
     for index, entry in enumerate(entries):
+        if entry.skipped:
+            rows.append(Row(entry, SKIPPED, error=entry.error or "not a submission"))
+            continue
         if entry.submission is None:
             rows.append(Row(entry, NOT_GRADABLE, error=entry.error or "not gradable"))
             results[entry.id] = not_gradable_results(rows[-1].error)
@@ -169,6 +192,7 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
         else:
             rows.append(Row(entry, PENDING, error="not graded yet: run the same command again to continue"))
             todo.setdefault(key, []).append(index)
+    summary.duplicates = len(keys) - len(set(keys.values()))
 
     hide = [str(input_path), str(out)]
     if secret_file or os.environ.get("AUTOGRADER_SECRET_FILE"):
@@ -221,11 +245,53 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
             if rows[index].summary is not None and rows[index].status != PENDING:
                 _restore(cache, key, {"results": results[entries[index].id], "summary": rows[index].summary})
     _write_results(out / "results", results, {e.id for e in entries})
+    _apply_lateness(rows, late_policy, sum(p.points for p in parts), notes)
     write_text_atomic(out / "grades.csv", csv_text(rows, [p.name for p in parts]))
-    context = ReportContext(title="NPG homework: batch grading report", input=input_label, kind=kind,
-                            isolation=isolation, notes=notes, suite=suite)
+    canvas_text, left_out = canvas_csv(rows, canvas[1], sum(p.points for p in parts), canvas[0])
+    write_text_atomic(out / "canvas.csv", canvas_text)
+    write_text_atomic(out / "gradescope_scores.csv", gradescope_csv(rows)[0])
+    if left_out:
+        notes.append(f"canvas.csv leaves out {len(left_out)} student(s) without a grade or a {canvas[0]}: "
+                     + "; ".join(left_out[:5]) + ("; ..." if len(left_out) > 5 else ""))
+    write_feedback(out, rows, results, TITLE)
+    pairs = None
+    (out / SIMILARITY_PAGE).unlink(missing_ok=True)
+    if similarity:
+        try:
+            pairs = write_similarity(out, {e.id: e.submission for e in entries if e.submission is not None}, TITLE)
+            summary.similar_pairs = pairs
+        except Exception as exc:  # a similarity report is a courtesy: the grades are written already
+            notes.append(f"the similarity report could not be made ({type(exc).__name__}: {exc}); "
+                         "rerun with --no-similarity to skip it")
+    context = ReportContext(title=f"{TITLE}: batch grading report", input=input_label, kind=kind,
+                            isolation=isolation, notes=notes, suite=suite, duplicates=summary.duplicates,
+                            late_policy=late_policy.describe() if any(r.late for r in rows) else "",
+                            similar_pairs=pairs)
     write_report(out, rows, parts, context)
     return summary
+
+
+def _apply_lateness(rows: list[Row], policy: LatePolicy, max_score: float, notes: list[str]) -> None:
+    """Set each graded row's lateness from its submission time and the due dates (metadata or ``policy``)."""
+    unknown = 0
+    for row in rows:
+        raw = row.raw_total
+        entry = row.entry
+        if raw is None:
+            continue
+        try:
+            submitted = parse_time(entry.created_at, f"{entry.id}: created_at") if entry.created_at else None
+            due = parse_time(entry.due_date, f"{entry.id}: due_date") if entry.due_date else None
+            late_due = parse_time(entry.late_due_date, f"{entry.id}: late_due_date") if entry.late_due_date else None
+        except UserError as exc:
+            notes.append(f"lateness not computed: {exc}")
+            continue
+        if submitted is None and (policy.due or due):
+            unknown += 1
+        row.late = apply_policy(policy, raw, max_score, submitted, due, late_due)
+    if unknown:
+        notes.append(f"{unknown} submission(s) have no submission time (created_at): lateness not computed for them; "
+                     "a Gradescope export gives it")
 
 
 def not_gradable_results(message: str) -> dict[str, Any]:

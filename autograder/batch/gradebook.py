@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from .inputs import Entry, Submitter
+from .lateness import Late
 
 # Row statuses
 GRADED = "graded"
@@ -20,6 +21,7 @@ GRADER_ERROR = "grader error"  # graded, but a check of the suite itself failed 
 NOT_GRADABLE = "not gradable"  # nothing to grade: no code, unsafe zip, not UTF-8, ... (scores 0)
 FAILED = "failed"  # the grader could not finish (worker died or hung); rerun to retry
 PENDING = "pending"  # not graded yet (the batch was interrupted); rerun to continue
+SKIPPED = "skipped"  # not a submission (a loose file in INPUT): listed with the reason, no score
 
 MAX_ERROR_CHARS = 500
 
@@ -33,13 +35,20 @@ class Row:
     summary: Optional[dict[str, Any]] = None  # from pool.summarise(), when graded
     error: str = ""
     cached: bool = False
+    late: Optional[Late] = None  # lateness and penalty, when the submission time and a due date are known
 
     @property
-    def total(self) -> Optional[float]:
-        """Points earned, or None when there is no grade (failed, pending)."""
+    def raw_total(self) -> Optional[float]:
+        """Points earned by the code, before any late penalty; None when there is no grade (failed, pending)."""
         if self.summary is not None:
             return float(self.summary["score"])
         return 0.0 if self.status == NOT_GRADABLE else None
+
+    @property
+    def total(self) -> Optional[float]:
+        """The grade: ``raw_total`` after the late penalty, if any."""
+        raw = self.raw_total
+        return self.late.total if raw is not None and self.late is not None else raw
 
     @property
     def seconds(self) -> Optional[float]:
@@ -49,6 +58,13 @@ class Row:
     def mistakes(self) -> list[str]:
         return list(self.summary.get("mistakes", [])) if self.summary is not None else []
 
+    @property
+    def attention(self) -> list[str]:
+        """Why a TA should look at this row even if it was graded (a file that could not be imported)."""
+        if self.summary is None:
+            return []
+        return list(self.summary.get("import_failures") or [])
+
     def part_scores(self) -> dict[str, float]:
         if self.summary is None:
             return {}
@@ -57,7 +73,8 @@ class Row:
 
 def csv_columns(parts: Sequence[str]) -> list[str]:
     """The header of grades.csv."""
-    return ["submission_id", "name", "sid", "email", "total", *parts, "status", "error", "mistakes", "seconds"]
+    return ["submission_id", "input_name", "name", "sid", "email", "total", "raw_total", "late_hours", "late_penalty",
+            *parts, "status", "error", "mistakes", "seconds"]
 
 
 def csv_text(rows: Sequence[Row], parts: Sequence[str]) -> str:
@@ -68,7 +85,9 @@ def csv_text(rows: Sequence[Row], parts: Sequence[str]) -> str:
     for row in rows:
         total = row.total
         scores = row.part_scores()
-        numbers = [_number(total)]
+        late = row.late
+        numbers = [_number(total), _number(row.raw_total), "" if late is None else f"{late.hours_late:.2f}",
+                   "" if late is None else _number(late.penalty)]
         for part in parts:
             numbers.append(_number(scores.get(part, 0.0 if row.status == NOT_GRADABLE else None)))
         error = " ".join(row.error.split())
@@ -77,8 +96,8 @@ def csv_text(rows: Sequence[Row], parts: Sequence[str]) -> str:
         tail = [row.status, _cell(error), _cell(";".join(row.mistakes)),
                 "" if row.seconds is None else f"{row.seconds:.2f}"]
         for person in row.entry.submitters or [Submitter()]:
-            writer.writerow([_cell(row.entry.id), _cell(person.name), _cell(person.sid), _cell(person.email),
-                             *numbers, *tail])
+            writer.writerow([_cell(row.entry.id), _cell(row.entry.name), _cell(person.name), _cell(person.sid),
+                             _cell(person.email), *numbers, *tail])
     return out.getvalue()
 
 

@@ -15,16 +15,18 @@ copies only, so a submission that rewrites its siblings' files (or the export) c
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import stat
 import tempfile
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
-from ..engine.loader import MAX_TOTAL_BYTES, MAX_ZIP_RATIO, Submission, load_submission
+from ..engine.loader import MAX_TOTAL_BYTES, MAX_ZIP_RATIO, Submission, check_expected_files, load_submission
 from ..errors import UserError
 
 METADATA_NAME = "submission_metadata.yml"
@@ -52,13 +54,17 @@ class Entry:
     message: no code, unsafe zip, not UTF-8, ...).
     """
 
-    id: str  # safe as a file name: results/<id>.json
+    id: str  # safe as a file name: results/<id>.json; unique within the batch, stable across runs
     source: str  # where it came from, for messages
     submitters: list[Submitter] = field(default_factory=list)
     gradescope_id: Optional[str] = None  # seeds hidden cases like Gradescope does, when known
     created_at: str = ""
+    due_date: str = ""  # from the submission's metadata, when the export gives one (an extension)
+    late_due_date: str = ""
     submission: Optional[Submission] = None
     error: Optional[str] = None
+    name: str = ""  # the entry's own name in INPUT (folder or file name, or submission_<id>): reverses the id
+    skipped: bool = False  # not a submission at all (a loose file in INPUT): listed, never graded
 
     @property
     def identity(self) -> Optional[str]:
@@ -77,10 +83,13 @@ class Snapshot:
     notes: list[str] = field(default_factory=list)
 
 
-def snapshot(input_path: Path) -> Snapshot:
+def snapshot(input_path: Path, expected: Sequence[str] = ()) -> Snapshot:
     """Read every submission of ``input_path`` (folder or Gradescope export) into memory.
 
-    Raises UserError when INPUT itself is unusable (missing, not a folder or zip, bad metadata).
+    Every entry of INPUT gets an :class:`Entry`: a submission, a submission that cannot be graded
+    (``error`` says why: no code, no file named as in ``expected``, unsafe zip, ...), or a loose file
+    that is no submission (``skipped``). Raises UserError when INPUT itself is unusable (missing,
+    not a folder or zip, bad metadata).
     """
     input_path = Path(input_path)
     if not input_path.exists():
@@ -89,42 +98,50 @@ def snapshot(input_path: Path) -> Snapshot:
     if input_path.is_file():
         if input_path.suffix.lower() != ".zip":
             raise UserError(f"{input_path}: expected a folder of submissions or a Gradescope export .zip")
-        return _snapshot_export_zip(input_path)
+        return _snapshot_export_zip(input_path, expected)
     root = find_export_root(input_path)
     if root is not None:
-        return _snapshot_export_folder(root, label=str(input_path))
-    return _snapshot_folder(input_path)
+        return _snapshot_export_folder(root, str(input_path), expected)
+    return _snapshot_folder(input_path, expected)
 
 
 # -- a folder of submissions ---------------------------------------------------------------------
 
-def _snapshot_folder(folder: Path) -> Snapshot:
+def _snapshot_folder(folder: Path, expected: Sequence[str] = ()) -> Snapshot:
     children = sorted(c for c in folder.iterdir() if not c.name.startswith((".", "__MACOSX", "__pycache__")))
     candidates = [c for c in children if c.is_dir() or (c.is_file() and c.suffix.lower() in SUBMISSION_SUFFIXES)]
-    loose = [c.name for c in children if c.is_file() and c.suffix.lower() == ".py"]
+    loose = [c for c in children if c not in candidates]
     if not candidates:
-        if loose:
+        if any(c.suffix.lower() == ".py" for c in loose):
             raise UserError(f"{folder}: holds .py files but no submission folders; to grade one submission use "
                             "`autograder grade`, to grade a class put each submission in its own subfolder")
         raise UserError(f"{folder}: no submissions found (expected one subfolder, .zip or .ipynb per student)")
     snap = Snapshot("folder", [])
-    if loose:
-        snap.notes.append(f"ignored loose .py files in {folder} ({', '.join(loose[:5])}"
-                          f"{', ...' if len(loose) > 5 else ''}): each submission needs its own subfolder")
     ids: set[str] = set()
-    for child in candidates:
-        entry = Entry(id=_unique_id(child.name if child.is_dir() else child.stem, child.name, ids), source=str(child))
-        _load_into(entry, child)
+    for child in children:
+        name = child.name
+        entry = Entry(id=make_id(name if child.is_dir() or child in loose else child.stem, ids), source=str(child),
+                      name=name)
+        if child in loose:
+            entry.skipped = True
+            entry.error = (f"{name}: a loose file in INPUT, not a submission; each student's submission must be "
+                           "its own subfolder, .zip or .ipynb (move it into a folder named after the student)")
+        else:
+            _load_into(entry, child, expected=expected)
         snap.entries.append(entry)
     return snap
 
 
-def _load_into(entry: Entry, path: Path, shown_as: Optional[tuple[str, str]] = None) -> None:
+def _load_into(entry: Entry, path: Path, shown_as: Optional[tuple[str, str]] = None,
+               expected: Sequence[str] = ()) -> None:
     """Fill ``entry.submission`` (or ``entry.error``) from ``path`` with the engine's loader."""
     try:
-        entry.submission = load_submission(path)
+        submission = load_submission(path)
         if shown_as is not None:
-            entry.submission.source = entry.submission.source.replace(*shown_as)
+            submission.source = submission.source.replace(*shown_as)
+        if expected:
+            check_expected_files(submission, expected)
+        entry.submission = submission
     except UserError as exc:
         message = str(exc)
         entry.error = message.replace(*shown_as) if shown_as else message
@@ -132,21 +149,29 @@ def _load_into(entry: Entry, path: Path, shown_as: Optional[tuple[str, str]] = N
         entry.error = f"{entry.source}: could not be read ({exc.strerror or exc})"
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = re.compile(r"[^\w.-]+")  # letters of any script are kept: "Chloé" stays "Chloé"
+MAX_ID_CHARS = 80
 
 
-def _unique_id(preferred: str, fallback: str, taken: set[str]) -> str:
-    """A file-name-safe id, unique within the batch."""
-    for name in (preferred, fallback):
-        candidate = _UNSAFE.sub("_", name).strip("._") or "submission"
-        if candidate not in taken:
-            taken.add(candidate)
-            return candidate
-    n = 2
-    while f"{candidate}-{n}" in taken:
-        n += 1
-    taken.add(f"{candidate}-{n}")
-    return f"{candidate}-{n}"
+def make_id(name: str, taken: set[str]) -> str:
+    """A file-name-safe id for the entry called ``name``, unique within the batch (``taken`` holds the
+    case-folded ids given so far, and gets this one).
+
+    A name that is safe as it is (after Unicode NFC normalisation) is its own id. Any other name is
+    cleaned (unsafe characters become ``_``) and gets ``~`` plus 6 hex digits of SHA-256(name), so the
+    id depends on the name alone (stable across runs, whatever else INPUT holds) and two names that
+    clean alike (``a b`` and ``a_b``) never share an id; ids also differ case-insensitively (macOS
+    and Windows file systems). The original name is kept next to the id (grades.csv's ``input_name``).
+    """
+    normal = unicodedata.normalize("NFC", name)
+    clean = _UNSAFE.sub("_", normal).strip("._")[:MAX_ID_CHARS] or "submission"
+    if clean != name:
+        clean += "~" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:6]
+    candidate, n = clean, 2
+    while candidate.casefold() in taken:
+        candidate, n = f"{clean}-{n}", n + 1
+    taken.add(candidate.casefold())
+    return candidate
 
 
 # -- Gradescope exports --------------------------------------------------------------------------
@@ -230,11 +255,14 @@ def _export_entries(
         gradescope_id = match.group(1) if match else name
         meta = metadata.get(name, {})
         entries.append(Entry(
-            id=_unique_id(gradescope_id, name, ids),
+            id=make_id(gradescope_id, ids),
             source=f"{label}:{name}",
+            name=name,
             submitters=_submitters(meta),
             gradescope_id=gradescope_id,
             created_at=_text(meta.get("created_at")) if isinstance(meta, dict) else "",
+            due_date=_text(meta.get("due_date")) if isinstance(meta, dict) else "",
+            late_due_date=_text(meta.get("late_due_date")) if isinstance(meta, dict) else "",
         ))
         if name not in folders:
             entries[-1].error = f"{label}: the export has no files for {name} (nothing was submitted?)"
@@ -245,7 +273,7 @@ def _natural_key(name: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
 
 
-def _snapshot_export_folder(root: Path, label: str) -> Snapshot:
+def _snapshot_export_folder(root: Path, label: str, expected: Sequence[str] = ()) -> Snapshot:
     meta_path = root / METADATA_NAME
     if meta_path.stat().st_size > MAX_METADATA_BYTES:
         raise UserError(f"{meta_path}: larger than {MAX_METADATA_BYTES} bytes; is this a Gradescope export?")
@@ -254,11 +282,11 @@ def _snapshot_export_folder(root: Path, label: str) -> Snapshot:
     entries, notes = _export_entries(metadata, folders, label)
     for entry in entries:
         if entry.error is None:
-            _load_into(entry, root / entry.source.rsplit(":", 1)[1])
+            _load_into(entry, root / entry.source.rsplit(":", 1)[1], expected=expected)
     return Snapshot("gradescope export", entries, notes)
 
 
-def _snapshot_export_zip(path: Path) -> Snapshot:
+def _snapshot_export_zip(path: Path, expected: Sequence[str] = ()) -> Snapshot:
     """Unpack the code files of an export zip into a private folder, read them, remove the folder."""
     try:
         archive = zipfile.ZipFile(path)
@@ -318,7 +346,7 @@ def _snapshot_export_zip(path: Path) -> Snapshot:
                 entry.error = (f"{path}:{folder}: no .py, .ipynb or .zip files; submit kl.py, fisher.py and npg.py "
                                "(or npg.ipynb)")
             else:
-                _load_into(entry, tmp_root / folder, shown_as=shown_as)
+                _load_into(entry, tmp_root / folder, shown_as=shown_as, expected=expected)
     return Snapshot("gradescope export", entries, notes)
 
 

@@ -65,6 +65,7 @@ def summarise(report: Any) -> dict[str, Any]:
         "seconds": round(report.seconds, 4),
         "isolation": report.isolation,
         "error": report.error,
+        "import_failures": list(report.import_failures),
     }
 
 

@@ -19,7 +19,11 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..fileio import write_bytes_atomic, write_text_atomic
-from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, Row
+from .feedback import FOLDER as FEEDBACK_FOLDER
+from .feedback import has_feedback
+from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, SKIPPED, Row
+from .similarity import DISCLAIMER, Pair
+from .similarity import PAGE as SIMILARITY_PAGE
 
 PLOTS = {
     "score_histogram.png": "Score histogram",
@@ -48,6 +52,9 @@ class ReportContext:
     isolation: str
     notes: Sequence[str] = ()
     suite: str = "npg"
+    duplicates: int = 0
+    late_policy: str = ""  # the policy's description, when some submission's lateness is known
+    similar_pairs: Optional[Sequence[Pair]] = None  # most similar pairs of student code; None: not computed
 
 
 def mistake_titles(suite: str) -> dict[str, str]:
@@ -198,7 +205,7 @@ th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: ta
 .figures { display: flex; flex-wrap: wrap; gap: 1em; }
 figure { margin: 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 .status-graded { color: #2a7a2a; } .status-failed, .status-grader-error { color: #b00020; }
-.status-not-gradable { color: #a05a00; } .status-pending { color: #666; }
+.status-not-gradable { color: #a05a00; } .status-pending, .status-skipped { color: #666; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5em 1em; }
 """
 
@@ -231,7 +238,13 @@ def render_html(rows: Sequence[Row], parts: Sequence[PartInfo], context: ReportC
         ("Not gradable (score 0)", str(statuses[NOT_GRADABLE])),
         ("Failed (rerun to retry)", str(statuses[FAILED])),
         ("Pending (interrupted; rerun to continue)", str(statuses[PENDING])),
+        ("Skipped (not submissions)", str(statuses[SKIPPED])),
     ]
+    if context.late_policy:
+        late = [r for r in rows if r.late is not None and r.late.seconds_late > 0]
+        summary.append(("Late submissions", f"{len(late)} ({context.late_policy})"))
+    if context.duplicates:
+        summary.append(("Same code as another submission (graded once)", str(context.duplicates)))
     if scored:
         summary += [
             ("Mean score", f"{statistics.fmean(scored):.2f} / {max_total:g}"),
@@ -270,26 +283,50 @@ def render_html(rows: Sequence[Row], parts: Sequence[PartInfo], context: ReportC
     else:
         out.append("<p>No known mistake was diagnosed.</p>")
 
-    problems = [r for r in rows if r.status != GRADED]
+    if context.similar_pairs is not None:
+        out.append("<h2>Code similarity</h2>")
+        out.append(f'<p class="note">{e(DISCLAIMER)}</p>')
+        if context.similar_pairs:
+            out.append(f'<p>The {len(context.similar_pairs)} most similar pairs, with the handout excluded; '
+                       f'<a href="{SIMILARITY_PAGE}">{SIMILARITY_PAGE}</a> shows each pair side by side with the '
+                       "matching regions highlighted.</p><table><tr><th>#</th><th>submissions</th>"
+                       "<th>similarity</th><th>of each one's code</th></tr>")
+            for n, p in enumerate(context.similar_pairs, start=1):
+                out.append(f'<tr><td class=num>{n}</td><td><a href="{SIMILARITY_PAGE}#pair-{n}">{e(p.a)} and '
+                           f"{e(p.b)}</a></td><td class=num>{100 * p.score:.0f}%</td><td>{100 * p.similarity_a:.0f}%"
+                           f" / {100 * p.similarity_b:.0f}%</td></tr>")
+            out.append("</table>")
+        else:
+            out.append("<p>No two submissions share code beyond the handout.</p>")
+
+    problems = [r for r in rows if r.status != GRADED or r.attention]
     if problems:
-        out.append("<h2>Needs attention</h2><table><tr><th>submission</th><th>status</th><th>why</th></tr>")
+        out.append("<h2>Needs attention</h2><table><tr><th>submission</th><th>input name</th><th>status</th>"
+                   "<th>why</th></tr>")
         for r in problems:
-            out.append(f"<tr><td>{e(r.entry.id)}</td><td class=\"{_status_class(r.status)}\">{e(r.status)}</td>"
-                       f"<td><pre>{e(_short(r.error, 600))}</pre></td></tr>")
+            why = "\n".join(x for x in [r.error, *r.attention] if x)
+            out.append(f"<tr><td>{e(r.entry.id)}</td><td>{e(r.entry.name)}</td>"
+                       f"<td class=\"{_status_class(r.status)}\">{e(r.status)}</td>"
+                       f"<td><pre>{e(_short(why, 600))}</pre></td></tr>")
         out.append("</table>")
 
-    out.append("<h2>All submissions</h2><table><tr><th>submission</th><th>students</th><th>total</th>"
-               "<th>status</th><th>mistakes</th><th>time (s)</th></tr>")
+    out.append("<h2>All submissions</h2><p>Each id links to the submission's feedback page (HTML; the same in "
+               "Markdown next to it), ready to send to its students.</p>"
+               "<table><tr><th>submission</th><th>input name</th><th>students</th><th>total</th><th>late</th>"
+               "<th>status</th><th>mistakes</th><th>time (s)</th><th>raw</th></tr>")
     for r in rows:
         names = "<br>".join(e(" ".join(x for x in (s.name, f"({s.sid})" if s.sid else "", s.email) if x))
                             for s in r.entry.submitters)
-        link = f'<a href="results/{urllib.parse.quote(r.entry.id)}.json">{e(r.entry.id)}</a>'
+        quoted = urllib.parse.quote(r.entry.id)
+        link = (f'<a href="{FEEDBACK_FOLDER}/{quoted}.html">{e(r.entry.id)}</a>' if has_feedback(r) else e(r.entry.id))
+        raw = f'<a href="results/{quoted}.json">json</a>' if r.status not in (SKIPPED, PENDING) else ""
         total = "" if r.total is None else f"{r.total:.2f}"
+        late = "" if r.late is None else e(r.late.describe())
         seconds = "" if r.seconds is None else f"{r.seconds:.2f}"
         mistakes = ", ".join(e(titles.get(m, m)) for m in r.mistakes)
-        out.append(f"<tr><td>{link}</td><td>{names}</td><td class=num>{total}</td>"
-                   f"<td class=\"{_status_class(r.status)}\">{e(r.status)}</td><td>{mistakes}</td>"
-                   f"<td class=num>{seconds}</td></tr>")
+        out.append(f"<tr><td>{link}</td><td>{e(r.entry.name)}</td><td>{names}</td><td class=num>{total}</td>"
+                   f"<td>{late}</td><td class=\"{_status_class(r.status)}\">{e(r.status)}</td><td>{mistakes}</td>"
+                   f"<td class=num>{seconds}</td><td>{raw}</td></tr>")
     out.append("</table></body></html>\n")
     return "\n".join(out)
 

@@ -82,6 +82,7 @@ def build_bundle(
     sandbox_user: str = DEFAULT_SANDBOX_USER,
     total_seconds: Optional[int] = None,
     suite: str = "npg",
+    rate_limit: Optional[tuple[int, float]] = None,
 ) -> BundleInfo:
     """Write the Gradescope autograder zip to ``output`` and return what was written.
 
@@ -90,7 +91,9 @@ def build_bundle(
     exist yet (it may be the only copy of an uploaded bundle's secret). ``limits`` are the sandbox
     limits (default :func:`bundle_limits`); ``total_seconds`` bounds the whole run
     (default: the submission budget + 3 call limits + 60 s). ``hidden_visibility`` is the Gradescope
-    visibility of hidden-case tests.
+    visibility of hidden-case tests. ``rate_limit = (K, H)`` grades at most K submissions of a
+    student in any H hours (from Gradescope's ``previous_submissions``); a later one is not graded,
+    says when the next will be, and keeps the best earlier score.
     """
     output = Path(output)
     if output.suffix.lower() != ".zip":
@@ -109,6 +112,10 @@ def build_bundle(
         raise UserError(f"total time limit {total_seconds} s is shorter than the submission budget "
                         f"{limits.submission_seconds} s")
 
+    if rate_limit is not None and (int(rate_limit[0]) < 1 or float(rate_limit[1]) <= 0):
+        raise UserError(f"rate limit {rate_limit[0]} per {rate_limit[1]} hours: need at least 1 submission "
+                        "in a positive number of hours")
+
     secret, secret_path, reused = _secret(output, secret_file, secret_out)
     config = {
         "format": 1,
@@ -119,6 +126,8 @@ def build_bundle(
         "total_seconds": total_seconds,
         "secret_fingerprint": _fingerprint(secret),
     }
+    if rate_limit is not None:
+        config["rate_limit"] = {"max_graded": int(rate_limit[0]), "window_hours": float(rate_limit[1])}
     substitutions = {"@TOTAL_SECONDS@": str(total_seconds), "@SANDBOX_USER@": sandbox_user}
     entries: list[tuple[str, bytes, int]] = [
         ("setup.sh", _template("setup.sh", substitutions), 0o755),

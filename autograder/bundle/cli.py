@@ -26,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="address-space limit of student code in MB (default: 1024)")
     parser.add_argument("--hidden-visibility", default="after_due_date", choices=VISIBILITIES,
                         help="when students see hidden-case checks (default: after_due_date)")
+    parser.add_argument("--max-graded", type=int, default=None, metavar="K",
+                        help="rate limit (optional): grade at most K submissions of a student per window; a later "
+                             "one keeps the best earlier score and says when the next will be graded")
+    parser.add_argument("--window-hours", type=float, default=24.0, metavar="H",
+                        help="the rolling window of --max-graded, in hours (default: 24)")
     parser.add_argument("--sandbox-user", default=DEFAULT_SANDBOX_USER,
                         help=f"the unprivileged user setup.sh creates (default: {DEFAULT_SANDBOX_USER})")
 
@@ -40,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         limits=bundle_limits(args.call_seconds, args.submission_seconds, args.memory_mb),
         hidden_visibility=args.hidden_visibility,
         sandbox_user=args.sandbox_user,
+        rate_limit=None if args.max_graded is None else (args.max_graded, args.window_hours),
     )
     print(info.message())
     return 0

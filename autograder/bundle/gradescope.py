@@ -22,7 +22,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
 
@@ -78,6 +78,18 @@ class Metadata:
     due_date: Optional[datetime] = None
     created_at: Optional[datetime] = None
     note: Optional[str] = None  # a problem reading the file
+    previous: tuple[Previous, ...] = ()  # the student's earlier submissions to this assignment
+
+
+@dataclass(frozen=True)
+class Previous:
+    """One of ``previous_submissions``: when, its score, and whether this grader graded it (a
+    submission refused by the rate limit is marked so in its results' ``extra_data``)."""
+
+    submitted: datetime
+    score: Optional[float]
+    graded: bool
+    results: Optional[dict] = None
 
 
 def parse_time(value: Any) -> Optional[datetime]:
@@ -113,7 +125,62 @@ def read_metadata(path: Path) -> Metadata:
         submission_id=str(ident) if isinstance(ident, (int, str)) and str(ident).strip() else None,
         due_date=parse_time(assignment.get("due_date")),
         created_at=parse_time(data.get("created_at")),
+        previous=_previous(data.get("previous_submissions")),
     )
+
+
+def _previous(items: Any) -> tuple[Previous, ...]:
+    out = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        when = parse_time(item.get("submission_time"))
+        if when is None:
+            continue
+        results = item.get("results") if isinstance(item.get("results"), dict) else None
+        extra = results.get("extra_data") if results and isinstance(results.get("extra_data"), dict) else {}
+        score = item.get("score")
+        try:
+            score = float(score) if score is not None else None
+        except (TypeError, ValueError):
+            score = None
+        out.append(Previous(when, score, not extra.get(RATE_LIMITED), results))
+    return tuple(sorted(out, key=lambda p: p.submitted))
+
+
+RATE_LIMITED = "rate_limited"  # key in results.extra_data of a submission the rate limit refused
+
+
+def rate_limit_results(metadata: Metadata, max_graded: int, window_hours: float,
+                       now: Optional[datetime] = None) -> Optional[dict]:
+    """Results for a submission over the rate limit, or None when it may be graded.
+
+    At most ``max_graded`` submissions are graded in any window of ``window_hours`` hours: the
+    earlier submissions that were graded (refused ones do not count) with a submission time in
+    ``(t - window, t]``, t this submission's ``created_at`` (else ``now``), are counted. A refused
+    submission keeps the best earlier score (with that submission's tests, so its feedback stays
+    visible) and says when the next one will be graded.
+    """
+    moment = metadata.created_at or now or datetime.now(timezone.utc)
+    window = timedelta(hours=window_hours)
+    recent = [p for p in metadata.previous if p.graded and moment - window < p.submitted <= moment]
+    if len(recent) < max_graded:
+        return None
+    graded = [p for p in metadata.previous if p.graded and p.score is not None]
+    best = max(graded, key=lambda p: p.score, default=None)
+    reopen = (recent[-max_graded].submitted + window).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    kept = (f"Your best earlier score, {best.score:g}, is kept (its feedback is below)." if best is not None
+            else "No earlier submission has a score.")
+    tests = list(best.results.get("tests", [])) if best is not None and best.results else []
+    return {
+        "score": best.score if best is not None else 0.0,
+        "execution_time": 0, "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
+        "tests": tests, "leaderboard": [], "extra_data": {RATE_LIMITED: True},
+        "output": (f"Not graded: at most {max_graded} submissions are graded in any {window_hours:g} hours, and you "
+                   f"have had {len(recent)} graded since "
+                   f"{(moment - window).astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}. {kept} "
+                   f"Your next submission will be graded if made after {reopen}."),
+    }
 
 
 def load_config(private: Path) -> dict:
@@ -195,8 +262,8 @@ def visibility_note(hidden: int, hidden_visibility: str, due: Optional[datetime]
 def grade_gradescope(layout: Layout) -> tuple[dict, Any]:
     """Grade ``layout.submission`` and return ``(results, report)``; raises only for grader failures
     (a submission that cannot be graded at all gives results with its message)."""
-    from ..engine.loader import load_submission
-    from ..engine.runner import grade_submission
+    from ..engine.loader import check_expected_files, load_submission
+    from ..engine.runner import expected_files, grade_submission
     from ..engine.secret import resolve_secret
 
     started = time.time()
@@ -204,8 +271,14 @@ def grade_gradescope(layout: Layout) -> tuple[dict, Any]:
     limits = Limits(**config.get("limits", {}))
     metadata = read_metadata(layout.metadata)
     secret, _ = resolve_secret(layout.private / SECRET_NAME)
+    limit = config.get("rate_limit")
+    if limit:
+        refused = rate_limit_results(metadata, int(limit["max_graded"]), float(limit["window_hours"]))
+        if refused is not None:
+            return refused, None
     try:
         submission = load_submission(layout.submission)
+        check_expected_files(submission, expected_files(config.get("suite", "npg")))
     except UserError as exc:
         return _unreadable_results(str(exc)), None
     isolation = detect_isolation()

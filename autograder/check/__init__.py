@@ -26,6 +26,11 @@ def run_public_checks(
     """
     folder = Path(folder)
     script = folder / "check.py"
+    if not folder.exists():
+        raise UserError(f"{folder}: no such folder; pass the assignment folder (e.g. assignments/npg)")
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder; pass the assignment folder (e.g. assignments/npg), "
+                        "the one with check.py")
     if not script.is_file():
         raise UserError(
             f"{folder}: no check.py here; pass the assignment folder (e.g. assignments/npg), "

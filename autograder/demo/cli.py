@@ -18,12 +18,16 @@ def run(args: argparse.Namespace) -> int:
     from . import SAMPLES, header, run_demo
 
     names = args.samples or None
-    unknown = set(names or ()) - {s.name for s in SAMPLES}
+    if args.show and names and args.show not in names:
+        names = [*names, args.show]
+    unknown = (set(names or ()) | ({args.show} if args.show else set())) - {s.name for s in SAMPLES}
     if unknown:
         from ..errors import UserError
 
         raise UserError(f"unknown sample(s) {', '.join(sorted(unknown))}; choose from "
                         + ", ".join(s.name for s in SAMPLES))
+    if args.show and names is None:
+        names = [args.show]  # --show one sample: grade that one, not all of them
     print(header())
     rows = run_demo(names)
     print("\nEach sample was graded in its own sandbox (sandbox: " + rows[0].report.isolation + ").")

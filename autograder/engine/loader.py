@@ -7,8 +7,10 @@ kept (except cells tagged "check" or "plot"), with IPython magics and shell line
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import stat
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -36,6 +38,7 @@ class Submission:
     notebook: Optional[str] = None  # the notebook's file name, when graded from a notebook
     notebook_cells: Optional[list[tuple[int, str]]] = None  # (cell number, code)
     notes: list[str] = field(default_factory=list)  # what the loader ignored or changed
+    syntax_errors: dict[str, str] = field(default_factory=dict)  # file name -> the error, with line and caret
 
     @property
     def digest(self) -> str:
@@ -176,6 +179,9 @@ def _build(source: str, entries: dict[str, bytes]) -> Submission:
             sub.notes.append(f"{name} is provided: your copy was ignored and the original used instead")
             continue
         sub.files[name] = _decode(name, data)
+        problem = syntax_error(name, sub.files[name])
+        if problem:
+            sub.syntax_errors[name] = problem
     if notebooks and not sub.files:
         if len(notebooks) > 1:
             preferred = [n for n in notebooks if n.lower() == "npg.ipynb"]
@@ -187,12 +193,80 @@ def _build(source: str, entries: dict[str, bytes]) -> Submission:
             name = next(iter(notebooks))
         sub.notebook = name
         sub.notebook_cells = notebook_code_cells(_decode(name, notebooks[name]), name)
+        if not sub.notebook_cells:
+            raise UserError(f"{name}: the notebook has no code to grade (no code cells outside those tagged "
+                            f"{' or '.join(sorted(SKIPPED_TAGS))}); write your functions in its code cells, "
+                            "save it, and submit again")
     elif notebooks:
         sub.notes.append(f"graded the .py files; the notebook(s) {', '.join(sorted(notebooks))} were ignored")
     if not sub.files and sub.notebook is None:
         raise UserError(f"{source}: no .py files or notebook found; submit kl.py, fisher.py and npg.py "
                         "(or npg.ipynb)")
     return sub
+
+
+def syntax_error(name: str, text: str) -> Optional[str]:
+    """The syntax error of a Python file as Python shows it (file, line, the line and a caret), or None.
+
+    The text is only compiled, never run.
+    """
+    try:
+        compile(text, name, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        where = f"{name}, line {exc.lineno}" if exc.lineno else name
+        lines = [f"{where}: {type(exc).__name__}: {exc.msg}"]
+        if exc.text:
+            code = exc.text.rstrip("\n")
+            stripped = code.lstrip()
+            lines.append("    " + stripped)
+            if exc.offset:
+                column = max(0, exc.offset - 1 - (len(code) - len(stripped)))
+                width = 1
+                if exc.end_lineno == exc.lineno and exc.end_offset and exc.end_offset > exc.offset:
+                    width = exc.end_offset - exc.offset
+                lines.append("    " + " " * column + "^" * width)
+        return "\n".join(lines)
+    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
+        return f"{name}: cannot be compiled ({type(exc).__name__}: {exc})"
+    return None
+
+
+def check_expected_files(submission: Submission, expected: Sequence[str]) -> None:
+    """Refuse a submission of .py files none of which has an expected name (e.g. ``KL.py``, ``solution.py``).
+
+    Such a submission can never earn a point: the grader imports ``kl``, ``fisher``, ... by name.
+    The message lists what was found and what is expected, with a case-insensitive near-match hint.
+    When some files are named as expected, a near miss among the others (``Fisher.py`` while
+    ``fisher.py`` is missing) becomes a note of the grade instead. Notebooks are exempt (their cells
+    define the functions). Raises UserError.
+    """
+    if submission.notebook is not None or not submission.files:
+        return
+    found = sorted(submission.files)
+    missing = [e for e in expected if e not in submission.files]
+    hints = _near_misses([f for f in found if f not in expected], missing)
+    if len(missing) < len(expected):
+        for hint in hints:
+            submission.notes.append(f"{hint.split(' -> ')[0]} is not one of the expected files "
+                                    f"({', '.join(expected)}) and was not graded as one: rename it "
+                                    f"{hint.split(' -> ')[1]} (file names are case-sensitive)")
+        return
+    message = (f"{submission.source}: found {', '.join(found)}; expected {', '.join(expected)} "
+               "(none of the files has an expected name, so nothing can be graded)")
+    if hints:
+        message += f". Rename them as expected (file names are case-sensitive): {', '.join(hints)}"
+    raise UserError(message)
+
+
+def _near_misses(names: Sequence[str], wanted: Sequence[str]) -> list[str]:
+    """``"KL.py -> kl.py"`` for each of ``names`` close to one of ``wanted``, ignoring case."""
+    lowered = {w.lower(): w for w in wanted}
+    hints = []
+    for name in names:
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+        if close:
+            hints.append(f"{name} -> {lowered[close[0]]}")
+    return hints
 
 
 def notebook_code_cells(text: str, name: str = "notebook") -> list[tuple[int, str]]:
@@ -204,7 +278,9 @@ def notebook_code_cells(text: str, name: str = "notebook") -> list[tuple[int, st
     import nbformat
 
     try:
-        nb = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():  # nbformat's schema warnings say nothing a student can act on
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types
         raise UserError(
             f"{name}: not a readable Jupyter notebook ({exc}); save it from Jupyter and submit again"

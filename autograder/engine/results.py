@@ -98,7 +98,7 @@ def summary_text(report: GradeReport) -> str:
     if mistakes:
         lines += ["", "Diagnosed mistakes: " + ", ".join(mistakes)]
     if report.notes:
-        lines += ["", "Notes:"] + [f"  - {n}" for n in report.notes]
+        lines += ["", "Notes:"] + ["  - " + n.replace("\n", "\n    ") for n in report.notes]
     if report.error:
         lines += ["", f"Autograder problem: {report.error} (your other results are kept)."]
     return "\n".join(lines)

@@ -49,6 +49,7 @@ class GradeReport:
     printed: str = ""
     seconds: float = 0.0
     error: Optional[str] = None  # the grader itself failed (results are partial)
+    import_failures: list[str] = field(default_factory=list)  # "kl.py, line 3: SyntaxError: ..." (first line each)
 
     @property
     def score(self) -> float:
@@ -76,6 +77,27 @@ def load_suite(name: str, seeds: Seeds) -> Suite:
     suite = module.build(seeds)
     suite.validate()
     return suite
+
+
+def expected_files(suite_name: str = DEFAULT_SUITE) -> list[str]:
+    """The .py files a submission of suite ``suite_name`` must hold (one per module of its parts), in
+    the parts' order (``["kl.py", "fisher.py", "npg.py"]`` for NPG).
+
+    Read from the assignment's manifest (``solutions/assignment.json``) when it describes this suite:
+    that costs a JSON read, where building the suite imports its checks before the sandbox starts
+    (``autograder grade`` checks the names first). Otherwise, from the suite's parts.
+    """
+    import json
+
+    manifest = _reference_folder() / "assignment.json"
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        if data.get("name") == suite_name:
+            return list(dict.fromkeys(str(p["file"]) for p in data["parts"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    suite = load_suite(suite_name, Seeds(b"", "expected-files"))
+    return list(dict.fromkeys(f"{p.module}.py" for p in suite.parts))
 
 
 def mdp_source(suite_name: str = DEFAULT_SUITE) -> Path:
@@ -131,10 +153,34 @@ def grade_submission(
             if on_part_done is not None and _last_check_of_part(suite, len(results) - 1):
                 on_part_done(_partial(report))
         report.notes.extend(f"notebook {n}" for n in box.notes)
+        _fold_import_failures(report, box.broken_modules)
         report.printed = box.printed
     _score(report)
     report.seconds = time.monotonic() - start
     return report
+
+
+def _fold_import_failures(report: GradeReport, broken: dict) -> None:
+    """Say once, in the notes, why a module could not be imported (a syntax error with its line and
+    caret, or the traceback), and shorten each check that failed on that import to one line naming
+    the error and pointing to the note, instead of repeating the traceback in every check."""
+    for module, failure in broken.items():
+        error = getattr(failure, "error", "") or ""
+        name = f"{module}.py"
+        syntax = report.submission.syntax_errors.get(name)
+        detail = syntax or error
+        if not detail.strip():
+            continue
+        # "kl.py, line 70: SyntaxError: invalid syntax", or the traceback's last line
+        headline = syntax.splitlines()[0] if syntax else f"{name}: {detail.strip().splitlines()[-1]}"
+        report.notes.append(f"{name} could not be imported, so none of its functions ran:\n{detail}")
+        report.import_failures.append(headline)
+        if not error:
+            continue
+        for r in report.results:
+            if not r.outcome.passed and error in r.outcome.message:
+                r.outcome.message = r.outcome.message.replace(error, f"{headline} (the full error is in the notes "
+                                                                     "at the top)")
 
 
 def _last_check_of_part(suite: Suite, index: int) -> bool:

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 from ..engine.isolation import Isolation
-from ..engine.loader import load_submission
+from ..engine.loader import check_expected_files, load_submission
 from ..engine.results import gradescope_results
-from ..engine.runner import DEFAULT_SUITE, GradeReport, grade_submission
+from ..engine.runner import DEFAULT_SUITE, GradeReport, expected_files, grade_submission
 from ..engine.sandbox import Limits
 from ..engine.secret import resolve_secret
 from ..fileio import write_json_atomic
@@ -34,9 +34,11 @@ def grade(
 
     Returns the report and the Gradescope results dictionary, which is also written atomically
     to ``output`` when given. ``identity`` (default: the content digest) seeds hidden cases.
-    Raises UserError for input that cannot be graded at all (nothing to grade, unsafe zip).
+    Raises UserError for input that cannot be graded at all (nothing to grade, no file with an expected
+    name, an empty notebook, unsafe zip).
     """
     loaded = load_submission(submission)
+    check_expected_files(loaded, expected_files(suite))
     note = None
     if secret is None:
         secret, note = resolve_secret(secret_file)

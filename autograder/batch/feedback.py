@@ -1,0 +1,147 @@
+"""Feedback pages a TA can email or upload: ``OUTDIR/feedback/<id>.md`` and ``<id>.html`` per submission.
+
+Each page holds the students' names, the total (and, with a late policy, the raw score and the
+penalty), the points of every part, the notes of the grade (e.g. a file that could not be imported,
+with its line and caret), and every failed *visible* check with its full feedback: input, expected
+vs got, tolerance, the named mistake and the snippet that reproduces the call. Checks whose
+visibility is not ``visible`` (hidden cases before the due date) are counted, never shown, so a
+page can go to a student at any time. Everything from a submission is escaped in the HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from ..fileio import write_text_atomic
+from .gradebook import FAILED, NOT_GRADABLE, PENDING, SKIPPED, Row
+
+FOLDER = "feedback"
+
+
+def has_feedback(row: Row) -> bool:
+    """Whether ``row`` gets a feedback page (graded or not gradable; not failed, pending or skipped)."""
+    return row.status not in (FAILED, PENDING, SKIPPED)
+
+
+def _sections(row: Row, results: dict[str, Any], title: str) -> list[tuple[str, Any]]:
+    """The page as a list of (kind, content): kinds "h1", "h2", "p", "table" (rows of cells), "pre"."""
+    out: list[tuple[str, Any]] = [("h1", f"{title}: feedback for {row.entry.id}")]
+    people = [" ".join(x for x in (s.name, f"({s.sid})" if s.sid else "") if x) for s in row.entry.submitters]
+    if any(people):
+        out.append(("p", "Students: " + ", ".join(p for p in people if p)))
+    if row.status == NOT_GRADABLE:
+        out.append(("p", "Score: 0 (not graded)."))
+        out.append(("pre", row.error))
+        return out
+    summary = row.summary or {}
+    score, max_score = float(summary.get("score", 0.0)), float(summary.get("max_score", 0.0))
+    late = row.late
+    if late is not None and late.penalty > 0:
+        out.append(("p", f"Score: {late.total:.2f} / {max_score:g} after the late penalty "
+                         f"({score:.2f} before; {late.describe()})."))
+    else:
+        out.append(("p", f"Score: {score:.2f} / {max_score:g}."))
+        if late is not None and late.seconds_late > 0:
+            out.append(("p", late.describe()))
+    tests = results.get("tests", [])
+    table = [["part", "points", "checks passed"]]
+    for name, part_score, part_max in summary.get("parts", []):
+        mine = [t for t in tests if t.get("name", "").startswith(f"{name}:")]
+        passed = sum(t.get("status") == "passed" for t in mine)
+        table.append([name, f"{part_score:.2f} / {part_max:g}", f"{passed} / {len(mine)}"])
+    out.append(("h2", "Points per part"))
+    out.append(("table", table))
+    notes = _notes(results.get("output", ""))
+    if notes:
+        out.append(("h2", "Notes"))
+        out.extend(("pre", n) for n in notes)
+    failed = [t for t in tests if t.get("status") != "passed"]
+    shown = [t for t in failed if t.get("visibility", "visible") == "visible"]
+    out.append(("h2", f"Failed checks ({len(failed)})"))
+    if not failed:
+        out.append(("p", "Every check passed."))
+    for t in shown:
+        out.append(("h3", f"{t.get('name', '')} (0 / {float(t.get('max_score', 0.0)):g})"))
+        out.append(("pre", str(t.get("output", "")).rstrip()))
+    if len(failed) > len(shown):
+        out.append(("p", f"{len(failed) - len(shown)} failed check(s) on hidden cases are not shown here; "
+                         "Gradescope shows them after the due date."))
+    return out
+
+
+def _notes(output: str) -> list[str]:
+    """The ``Notes:`` items of a results summary (each ``  - `` item with its indented continuation)."""
+    lines = output.splitlines()
+    if "Notes:" not in lines:
+        return []
+    notes: list[str] = []
+    for line in lines[lines.index("Notes:") + 1:]:
+        if line.startswith("  - "):
+            notes.append(line[4:])
+        elif line.startswith("    ") and notes:
+            notes[-1] += "\n" + line[4:]
+        else:
+            break
+    return notes
+
+
+def feedback_markdown(row: Row, results: dict[str, Any], title: str) -> str:
+    """The feedback page in Markdown (failed checks' output in fenced ``text`` blocks)."""
+    out = []
+    for kind, content in _sections(row, results, title):
+        if kind in ("h1", "h2", "h3"):
+            out.append("#" * int(kind[1]) + " " + content)
+        elif kind == "p":
+            out.append(content)
+        elif kind == "pre":
+            fence = "```" if "```" not in content else "~~~~"
+            out.append(f"{fence}text\n{content}\n{fence}")
+        elif kind == "table":
+            head, *body = content
+            out.append("\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                                 + ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in body]))
+    return "\n\n".join(out) + "\n"
+
+
+_CSS = ("body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;padding:0 1em;color:#222}"
+        "pre{background:#f6f6f6;padding:.6em;white-space:pre-wrap;border-left:3px solid #ccc}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .6em;text-align:left}")
+
+
+def feedback_html(row: Row, results: dict[str, Any], title: str) -> str:
+    """The feedback page as a standalone HTML file (no scripts, no external resources)."""
+    e = html.escape
+    out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+           f"<title>{e(title)}: {e(row.entry.id)}</title><style>{_CSS}</style></head><body>"]
+    for kind, content in _sections(row, results, title):
+        if kind in ("h1", "h2", "h3", "p"):
+            out.append(f"<{kind}>{e(content)}</{kind}>")
+        elif kind == "pre":
+            out.append(f"<pre>{e(content)}</pre>")
+        elif kind == "table":
+            head, *body = content
+            out.append("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in head) + "</tr>"
+                       + "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in body)
+                       + "</table>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def write_feedback(outdir: Path, rows: Sequence[Row], results: dict[str, dict], title: str) -> Optional[Path]:
+    """Write ``outdir/feedback/<id>.md`` and ``.html`` for every row with a grade; remove stale pages."""
+    folder = Path(outdir) / FOLDER
+    wanted = set()
+    for row in rows:
+        if not has_feedback(row) or row.entry.id not in results:
+            continue
+        for suffix, render in ((".md", feedback_markdown), (".html", feedback_html)):
+            path = folder / f"{row.entry.id}{suffix}"
+            write_text_atomic(path, render(row, results[row.entry.id], title))
+            wanted.add(path.name)
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.suffix in (".md", ".html") and path.name not in wanted:
+                path.unlink(missing_ok=True)
+    return folder

@@ -1,0 +1,144 @@
+"""Nobody is lost: every entry of a class folder is graded or listed with its reason; ids are unique,
+stable and reversible; submissions that can never work are "not gradable" with what was found and
+what was expected; a syntax error is shown once with its line and caret; an empty notebook gets one
+clear line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+from autograder.batch import run_batch, snapshot
+from autograder.batch.gradebook import GRADED, NOT_GRADABLE, SKIPPED
+from autograder.batch.inputs import make_id
+from autograder.demo.samples import SAMPLES, materialise
+from autograder.engine.loader import check_expected_files, load_submission, syntax_error
+from autograder.engine.runner import expected_files
+from autograder.engine.sandbox import Limits
+from autograder.errors import UserError
+from autograder.grade import grade
+
+SAMPLE = {s.name: s for s in SAMPLES}
+SECRET = b"inputs-test-secret-0123456789abcdef"
+LIMITS = Limits(call_seconds=4.0, submission_seconds=60.0)
+
+
+def wrong_names(dest: Path, tmp: Path) -> Path:
+    """The correct code saved as KL.py, solution.py and npg_final.py."""
+    materialise(SAMPLE["correct"], tmp)
+    dest.mkdir(parents=True)
+    for src, dst in (("kl.py", "KL.py"), ("fisher.py", "solution.py"), ("npg.py", "npg_final.py")):
+        (dest / dst).write_text((tmp / src).read_text())
+    return dest
+
+
+def test_ids_are_unique_stable_and_keep_letters() -> None:
+    taken: set[str] = set()
+    a_space, a_underscore = make_id("a b", taken), make_id("a_b", taken)
+    assert a_space != a_underscore and a_underscore == "a_b"
+    assert make_id("a b", set()) == a_space == "a_b~c8687a"  # the name alone decides (README's example)
+    assert make_id("Chloé", set()) == "Chloé"
+    taken = {"dan"}
+    assert make_id("Dan", taken) == "Dan-2"  # Dan.json and dan.json are one file on macOS
+    assert make_id("../etc", set()).startswith("etc~")
+
+
+def test_expected_files_come_from_the_manifest_and_agree_with_the_suite() -> None:
+    from autograder.engine.runner import load_suite
+    from autograder.engine.suite import Seeds
+
+    assert expected_files() == ["kl.py", "fisher.py", "npg.py"]
+    suite = load_suite("npg", Seeds(b"", "x"))
+    assert expected_files() == list(dict.fromkeys(f"{p.module}.py" for p in suite.parts))
+
+
+@pytest.mark.slow
+def test_every_entry_is_graded_or_listed_with_its_reason(tmp_path: Path) -> None:
+    folder = tmp_path / "class"
+    materialise(SAMPLE["correct"], folder / "a b")
+    materialise(SAMPLE["reversed-kl"], folder / "a_b")
+    materialise(SAMPLE["correct"], folder / "same-as-a-b")
+    materialise(SAMPLE["syntax-error"], folder / "syntax")
+    wrong_names(folder / "wrongnames", tmp_path / "scratch")
+    (folder / "dan.py").write_text("x = 1\n")
+    (folder / "notes.txt").write_text("remember\n")
+    snap = snapshot(folder, expected_files())
+    assert [e.name for e in snap.entries] == ["a b", "a_b", "dan.py", "notes.txt", "same-as-a-b", "syntax",
+                                              "wrongnames"]
+    by_name = {e.name: e for e in snap.entries}
+    assert by_name["dan.py"].skipped and "loose file" in by_name["dan.py"].error
+    assert by_name["wrongnames"].submission is None
+    assert "found KL.py, npg_final.py, solution.py; expected kl.py, fisher.py, npg.py" in by_name["wrongnames"].error
+    assert "KL.py -> kl.py" in by_name["wrongnames"].error and "npg_final.py -> npg.py" in by_name["wrongnames"].error
+
+    out = tmp_path / "out"
+    summary = run_batch(folder, out, 1, secret=SECRET, limits=LIMITS, progress=None)
+    rows = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8"))))
+    assert [r["input_name"] for r in rows] == [e.name for e in snap.entries]
+    by_input = {r["input_name"]: r for r in rows}
+    assert by_input["a b"]["submission_id"] != by_input["a_b"]["submission_id"]
+    assert float(by_input["a b"]["total"]) > float(by_input["a_b"]["total"])  # reversed KL loses points
+    assert by_input["notes.txt"]["status"] == SKIPPED and by_input["notes.txt"]["total"] == ""
+    assert by_input["wrongnames"]["status"] == NOT_GRADABLE and "expected kl.py" in by_input["wrongnames"]["error"]
+    assert summary.count(GRADED) == 4 and summary.duplicates == 1 and summary.graded == 3
+    report = (out / "report.html").read_text()
+    attention = report[report.index("Needs attention"):report.index("All submissions")]
+    for name in ("dan.py", "notes.txt", "wrongnames", "syntax"):
+        assert f"<td>{name}</td>" in attention
+    assert "kl.py, line " in attention and "SyntaxError" in attention and "<td>a b</td>" not in attention
+    assert "canvas.csv leaves out 5 student(s) without a grade or a sid" in report  # a folder has no SIDs
+    assert "Code similarity" in report and (out / "similarity.html").is_file()
+
+
+def test_grade_refuses_files_with_none_of_the_expected_names(tmp_path: Path) -> None:
+    folder = wrong_names(tmp_path / "sub", tmp_path / "scratch")
+    with pytest.raises(UserError, match="found KL.py, npg_final.py, solution.py; expected kl.py"):
+        grade(folder, secret=SECRET)
+    (tmp_path / "partly").mkdir()
+    for src, dst in (("kl.py", "kl.py"), ("fisher.py", "Fisher.py"), ("npg.py", "npg.py")):
+        (tmp_path / "partly" / dst).write_text((tmp_path / "scratch" / src).read_text())
+    partly = load_submission(tmp_path / "partly")
+    check_expected_files(partly, expected_files())  # one expected file is enough to grade
+    assert partly.notes == ["Fisher.py is not one of the expected files (kl.py, fisher.py, npg.py) and was not "
+                            "graded as one: rename it fisher.py (file names are case-sensitive)"]
+
+
+def test_syntax_error_shows_the_line_and_a_caret() -> None:
+    text = "import numpy as np\n\ndef f(x):\n    return x +* 2\n"
+    message = syntax_error("kl.py", text)
+    lines = message.splitlines()
+    assert lines[0].startswith("kl.py, line 4: SyntaxError")
+    assert lines[1] == "    return x +* 2"
+    assert lines[2].strip() == "^" and lines[2].index("^") == lines[1].index("*")
+    assert syntax_error("kl.py", "x = 1\n") is None
+
+
+def test_a_syntax_error_is_reported_once(tmp_path: Path) -> None:
+    materialise(SAMPLE["syntax-error"], tmp_path / "sub")
+    report, results = grade(tmp_path / "sub", secret=SECRET)
+    line = (tmp_path / "sub" / "kl.py").read_text().splitlines().index(
+        next(x for x in (tmp_path / "sub" / "kl.py").read_text().splitlines() if "def kl_gaussian(:" in x)) + 1
+    headline = f"kl.py, line {line}: SyntaxError: invalid syntax"
+    caret = "    def kl_gaussian(:mu1: ArrayLike, mu2: ArrayLike, sigma: ArrayLike) -> np.ndarray:\n" + " " * 20 + "^"
+    assert results["output"].count("def kl_gaussian(:") == 1 and caret.replace("\n", "\n    ") in results["output"]
+    failed = [t for t in results["tests"] if t["name"].startswith(("kl_divergence:", "policy_kl:"))]
+    assert failed and not any("def kl_gaussian(:" in t["output"] or "Traceback" in t["output"] for t in failed)
+    assert all(f"{headline} (the full error is in the notes at the top)" in t["output"] for t in failed)
+    assert report.import_failures == [headline]
+
+
+def test_an_empty_notebook_is_one_clear_line(tmp_path: Path) -> None:
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# my answers"}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "npg.ipynb"
+    path.write_text(json.dumps(nb))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nbformat's schema warnings must not reach the TA
+        with pytest.raises(UserError) as info:
+            load_submission(path)
+    assert "the notebook has no code to grade" in str(info.value) and "\n" not in str(info.value)
