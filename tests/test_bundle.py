@@ -9,6 +9,7 @@ import stat
 import subprocess
 import zipfile
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -89,6 +90,35 @@ def test_secret_is_fresh_and_never_overwritten(tmp_path):
     assert again.secret_reused and again.secret_fingerprint == first.secret_fingerprint
     assert (tmp_path / "c.zip").read_bytes() == (tmp_path / "a.zip").read_bytes()
     assert not (tmp_path / "c.zip.secret").exists()
+
+
+def test_secret_is_refused_inside_a_git_work_tree_that_does_not_ignore_it(tmp_path):
+    """`git add -A` must not be able to commit the secret: in a work tree, the bundle and its secret
+    are written only where git ignores them."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    with pytest.raises(UserError, match=r"does not ignore it.*\.gitignore"):
+        build_bundle(tmp_path / "autograder.zip")
+    assert not list(tmp_path.glob("autograder.zip*")), "nothing may be written before the refusal"
+    (tmp_path / ".gitignore").write_text("*.secret\n")  # the secret alone is not enough: the zip holds it
+    with pytest.raises(UserError, match="autograder.zip"):
+        build_bundle(tmp_path / "out" / "autograder.zip")
+    (tmp_path / ".gitignore").write_text("*.secret\n/out/\n")
+    info = build_bundle(tmp_path / "out" / "autograder.zip")
+    assert info.secret_file.is_file()
+    status = subprocess.run(["git", "-C", str(tmp_path), "status", "--porcelain", "--untracked-files=all"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "secret" not in status and ".zip" not in status, status
+
+
+def test_the_repository_ignores_secrets_venvs_and_reports():
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.fail(f"{root} is not a git checkout")  # CI and developers run from a clone
+    paths = ["autograder.zip", "autograder.zip.secret", "elsewhere/x.secret", ".venv/bin/python",
+             "venv/bin/python", "report/audit.html", "grading-output/grades.csv"]
+    done = subprocess.run(["git", "-C", str(root), "check-ignore", "--no-index", *paths],
+                          capture_output=True, text=True)
+    assert sorted(done.stdout.split()) == sorted(paths)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -110,6 +110,9 @@ def build_bundle(
                         f"{limits.submission_seconds} s")
 
     secret, secret_path, reused = _secret(output, secret_file, secret_out)
+    # Both hold the secret (the zip carries a copy for the grader): neither may be committed by accident.
+    for path in (output, *(() if reused else (secret_path,))):
+        _refuse_unignored_in_git(path)
     config = {
         "format": 1,
         "suite": suite,
@@ -165,6 +168,35 @@ def _secret(output: Path, secret_file: Optional[PathLike], secret_out: Optional[
             f"hidden cases, rebuild with --secret-file {path}; to start afresh, move it away first."
         )
     return new_secret(), path, False
+
+
+def _refuse_unignored_in_git(path: Path) -> None:
+    """Raise UserError if ``path`` lies in a git work tree that does not ignore it.
+
+    ``git add -A`` would then commit the hidden-case secret (in ``<bundle>.secret`` and inside the
+    zip). Outside a work tree, or without git, there is nothing to check.
+    """
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    folder = path.absolute().parent
+    while not folder.is_dir():  # the output folder may not exist yet
+        folder = folder.parent
+    if git is None:
+        return
+    top = subprocess.run([git, "-C", str(folder), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    if top.returncode != 0:
+        return  # not in a work tree
+    ignored = subprocess.run([git, "-C", str(folder), "check-ignore", "-q", "--", str(path.absolute())],
+                             capture_output=True)
+    if ignored.returncode == 1:
+        root = top.stdout.strip()
+        raise UserError(
+            f"{path} would be inside the git work tree {root}, which does not ignore it: `git add -A` would "
+            f"commit the hidden-case secret it holds. Add '*.secret' and the bundle's name (e.g. '/{path.name}' "
+            f"or '*.zip') to {root}/.gitignore, or write the bundle outside the work tree (-o, --secret-out)."
+        )
 
 
 def _fingerprint(secret: str) -> str:
