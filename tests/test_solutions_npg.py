@@ -257,7 +257,7 @@ def test_trust_region_step_saturates_constraint(seed, num_features):
 
 
 def test_trust_region_step_example_hand_value():
-    """1-d: D = sign(g) sqrt(delta / F); at theta = 0, F = 0.0210084 (SPEC table), g < 0."""
+    """1-d: D = sign(g) sqrt(delta / F); at theta = 0, F = 0.0210084 (docs/conventions.md table), g < 0."""
     mdp, policy = example_mdp()
     F, g = fisher_information(mdp, policy, [0.0]), policy_gradient(mdp, policy, [0.0])
     np.testing.assert_allclose(trust_region_step(F, g, 0.01), [-np.sqrt(0.01 / 0.0210084)], rtol=1e-5)
@@ -402,7 +402,7 @@ def test_natural_policy_gradient_example():
     thetas = natural_policy_gradient(mdp, policy, [0.0], delta=0.01, iterations=5)
     assert thetas.shape == (6, 1)
     np.testing.assert_array_equal(thetas[0], [0.0])
-    # First step by hand: -sqrt(delta / F(0)) with F(0) = 0.0210084 (SPEC table).
+    # First step by hand: -sqrt(delta / F(0)) with F(0) = 0.0210084 (docs/conventions.md table).
     np.testing.assert_allclose(thetas[1], [-np.sqrt(0.01 / 0.0210084)], rtol=1e-5)
     assert np.all(np.diff(thetas[:, 0]) < 0), "theta* = -inf at the defaults: theta must decrease"
     _check_trajectory(mdp, policy, thetas, 0.01)
