@@ -1,9 +1,9 @@
 """Tests of ``solutions/mdp.py``: the lecture example, policy evaluation, the policy gradient, inputs.
 
 Tolerances: the lecture's table (docs/conventions.md) is checked to half a unit of its last printed
-digit; finite differences use central differences with step h (truncation ~h^2 J''', round-off ~eps |J| / h), so with h = 1e-5
-and |J| <= 10 the error is below ~1e-9 and atol = 1e-7 leaves a wide margin while staying far below
-the size of the gradients (~1e-2 .. 1).
+digit; finite differences use central differences with step h (truncation ~h^2 J''', round-off
+~eps |J| / h), so with h = 1e-5 and |J| <= 10 the error is below ~1e-9 and atol = 1e-7 leaves a
+wide margin while staying far below the size of the gradients (~1e-2 .. 1).
 """
 
 from __future__ import annotations
