@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import zipfile
@@ -40,7 +41,8 @@ def test_zip_layout_and_modes(built):
         config = json.loads(archive.read("grader/bundle.json"))
         secret = archive.read("grader/secret").decode().strip()
         run_script = archive.read("run_autograder").decode()
-        requirements = archive.read("requirements.txt").decode()
+        requirements = archive.read("requirements.in").decode()
+        locks = [n for n in archive.namelist() if re.fullmatch(r"requirements-py3\.\d+\.txt", n)]
     for name in ("setup.sh", "run_autograder"):
         assert stat.S_IMODE(infos[name].external_attr >> 16) == 0o755
         assert infos[name].filename.count("/") == 0  # at the zip's root
@@ -60,12 +62,14 @@ def test_zip_layout_and_modes(built):
     # the scripts are filled in and honour AUTOGRADER_ROOT
     assert 'ROOT="${AUTOGRADER_ROOT:-/autograder}"' in run_script
     assert "TOTAL_SECONDS:-99}" in run_script
-    # pinned third-party requirements only: never the project itself
+    # pinned third-party requirements only (the student environment + the grader's): never the project itself
     pins = [line for line in requirements.splitlines() if line and not line.startswith("#")]
     names = {line.split("==")[0].lower() for line in pins}
-    assert names == {"numpy", "gradescope-utils", "nbformat", "matplotlib", "pyyaml"}
+    assert names == {"numpy", "scipy", "gradescope-utils", "nbformat", "matplotlib", "pyyaml"}
     assert all("==" in line for line in pins)
     assert "npg-autograder" not in requirements and "-e" not in pins
+    assert sorted(locks) == ["requirements-py3.10.txt", "requirements-py3.11.txt", "requirements-py3.12.txt"]
+    assert "grader/solutions/assignment.json" in infos  # the declared student environment
 
 
 def test_scripts_are_valid_shell(built, tmp_path):
