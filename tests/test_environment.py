@@ -133,3 +133,25 @@ def test_grader_feedback_is_one_line_not_a_traceback(tmp_path):
     assert any(line in note for note in report.notes)
     assert 100.0 - results["score"] >= 26.0 - 1e-6  # all of kl.py's 26 points are lost; the rest is kept
     assert results["score"] >= 74.0 - 1e-6
+
+
+def test_grade_reports_where_this_machine_differs_from_the_server(tmp_path, monkeypatch, capsys):
+    from importlib import metadata
+
+    from autograder.cli import main
+
+    real = metadata.version
+    fake = {"numpy": "0.0.1"}
+
+    def version(name: str) -> str:
+        if name == "scipy":
+            raise metadata.PackageNotFoundError(name)
+        return fake.get(name) or real(name)
+
+    monkeypatch.setattr(metadata, "version", version)
+    folder = materialise(SAMPLES[0], tmp_path / "sub")
+    assert main(["grade", str(folder)]) == 0
+    err = capsys.readouterr().err
+    numpy_version = dict(ENV.packages)["numpy"]
+    assert f"numpy 0.0.1 here, {numpy_version} on the grading server" in err
+    assert "scipy is not installed here" in err and "pip install scipy==" in err

@@ -40,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
         if args.timeout <= 0:
             raise UserError(f"--timeout {args.timeout}: must be a positive number of seconds")
         limits = Limits(submission_seconds=args.timeout)
+    from ..environment import report_differences
+
+    report_differences(sys.stderr)
     summary = run_batch(args.input, args.output, args.jobs, secret_file=args.secret_file, limits=limits,
                         regrade=args.regrade, progress=None if args.quiet else sys.stderr)
     totals = [r.total for r in summary.rows if r.total is not None]
