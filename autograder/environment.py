@@ -144,13 +144,16 @@ def parse_environment(raw: object, where: str = "assignment.json", local: Iterab
 
 
 @functools.cache
-def student_environment(manifest: Optional[Path] = None) -> StudentEnvironment:
-    """The declared environment of the assignment (default: the reference's ``assignment.json``)."""
+def student_environment(manifest: Optional[Path] = None) -> Optional[StudentEnvironment]:
+    """The declared environment of the assignment (default: the reference's ``assignment.json``),
+    or None if its manifest declares none."""
     if manifest is None:
         import solutions
 
         manifest = Path(solutions.__file__).parent / "assignment.json"
     raw = json.loads(Path(manifest).read_text(encoding="utf-8"))
+    if "environment" not in raw:
+        return None
     files = list(raw.get("given", [])) + [p.get("file", "") for p in raw.get("parts", []) if isinstance(p, dict)]
     return parse_environment(raw.get("environment"), str(manifest), [Path(f).stem for f in files if f])
 
@@ -158,8 +161,9 @@ def student_environment(manifest: Optional[Path] = None) -> StudentEnvironment:
 def report_differences(stream: TextIO) -> list[str]:
     """Tell ``stream`` where this machine differs from the grading server (``grade`` and ``batch``
     grade with this machine's packages); returns the lines written."""
+    environment = student_environment()
     lines = [f"note: this machine differs from the grading server: {line}"
-             for line in student_environment().local_differences()]
+             for line in (environment.local_differences() if environment is not None else [])]
     for line in lines:
         print(line, file=stream)
     return lines

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "autograder" / "bundle"
 HANDOUT = ROOT / "assignments" / "npg"
 ENV = student_environment()
+assert ENV is not None, "solutions/assignment.json declares no environment"
 NOT_THERE = "npg_no_such_package_xyz"  # a module that exists nowhere
 
 
@@ -87,6 +88,11 @@ def test_undeclared_imports_are_found_statically():
 def test_bad_declarations_are_user_errors(raw, message):
     with pytest.raises(UserError, match=message):
         parse_environment(raw)
+
+
+def test_a_manifest_without_an_environment_declares_none(tmp_path):
+    (tmp_path / "assignment.json").write_text(json.dumps({"name": "x", "parts": []}))
+    assert student_environment(tmp_path / "assignment.json") is None
 
 
 def test_the_handout_names_the_environment():

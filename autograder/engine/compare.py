@@ -87,7 +87,9 @@ def call_failure(result: CallResult, func: str, inputs: str) -> Outcome:
     if result.kind == "import" and error:
         from ..environment import student_environment
 
-        error = student_environment().missing_module_message(error) or error  # one line, not a traceback
+        environment = student_environment()
+        if environment is not None:
+            error = environment.missing_module_message(error) or error  # one line, not a traceback
     if error:
         message += f"\n{error}"
     return Outcome(False, message)

@@ -143,6 +143,8 @@ def _environment_notes(submission: Submission) -> list[str]:
     from ..environment import student_environment
 
     environment = student_environment()
+    if environment is None:
+        return []
     sources = dict(submission.files)
     for index, code in submission.notebook_cells or []:
         sources[f"cell {index}"] = code

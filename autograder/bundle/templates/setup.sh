@@ -44,6 +44,7 @@ install_packages() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q "python$version-venv" \
             || DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
     fi
+    case "$VENV" in /*/*) ;; *) echo "setup.sh: refusing to use $VENV as the virtual environment" >&2; exit 1 ;; esac
     rm -rf "$VENV"
     "$BASE_PYTHON" -m venv "$VENV"
     local version lock
