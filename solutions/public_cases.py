@@ -66,7 +66,7 @@ ACTIONS = _r.integers(0, 3, size=40)
 # A singular Fisher-like matrix with exact entries: F = A A^T, A = [[1, 0], [1, 1], [0, 1]] (rank 2).
 F_SINGULAR = np.array([[1.0, 1.0, 0.0], [1.0, 2.0, 1.0], [0.0, 1.0, 1.0]])
 G_IN_RANGE = np.array([3.0, 5.0, 2.0])  # F @ [1, 2, 0]
-F_EXAMPLE = np.array([[0.0210084]])  # the lecture example at theta = 0 (SPEC table)
+F_EXAMPLE = np.array([[0.0210084]])  # the lecture example at theta = 0 (the lecture's table)
 G_EXAMPLE = np.array([-0.17301038])
 B = np.array([[2.0, 1.0, 0.0, 0.0], [1.0, 3.0, 1.0, 0.0], [0.0, 1.0, 2.0, 1.0], [1.0, 0.0, 1.0, 2.0]])
 M_SPD = B.T @ B + np.eye(4)  # symmetric positive definite, integer entries
@@ -188,7 +188,7 @@ CASES = [
     _sampler_case("tabular random MDP", "random_tabular", random_mdp(np.random.default_rng(0), 3, 2), THETA_TABULAR, 8),
     {
         "part": "npg_direction",
-        "description": "lecture example at theta = 0 (SPEC table)",
+        "description": "lecture example at theta = 0 (the lecture's table)",
         "args": [F_EXAMPLE, G_EXAMPLE],
     },
     {

@@ -146,6 +146,7 @@ def test_html_escapes_diffs():
     assert "if a &lt;= b:" in page
 
 
+@pytest.mark.slow  # each refused call still spends ~5-7 s of audit setup before it checks its input (27 s here)
 def test_cli_rejects_bad_input(tmp_path, capsys):
     assert main(["audit", "--extra", str(tmp_path / "missing"), "-o", str(tmp_path / "r")]) == 2
     assert "--extra needs a folder" in capsys.readouterr().err

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import zipfile
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +41,8 @@ def test_zip_layout_and_modes(built):
         config = json.loads(archive.read("grader/bundle.json"))
         secret = archive.read("grader/secret").decode().strip()
         run_script = archive.read("run_autograder").decode()
-        requirements = archive.read("requirements.txt").decode()
+        requirements = archive.read("requirements.in").decode()
+        locks = [n for n in archive.namelist() if re.fullmatch(r"requirements-py3\.\d+\.txt", n)]
     for name in ("setup.sh", "run_autograder"):
         assert stat.S_IMODE(infos[name].external_attr >> 16) == 0o755
         assert infos[name].filename.count("/") == 0  # at the zip's root
@@ -59,12 +62,14 @@ def test_zip_layout_and_modes(built):
     # the scripts are filled in and honour AUTOGRADER_ROOT
     assert 'ROOT="${AUTOGRADER_ROOT:-/autograder}"' in run_script
     assert "TOTAL_SECONDS:-99}" in run_script
-    # pinned third-party requirements only: never the project itself
+    # pinned third-party requirements only (the student environment + the grader's): never the project itself
     pins = [line for line in requirements.splitlines() if line and not line.startswith("#")]
     names = {line.split("==")[0].lower() for line in pins}
-    assert names == {"numpy", "gradescope-utils", "nbformat", "matplotlib", "pyyaml"}
+    assert names == {"numpy", "scipy", "gradescope-utils", "nbformat", "matplotlib", "pyyaml"}
     assert all("==" in line for line in pins)
     assert "npg-autograder" not in requirements and "-e" not in pins
+    assert sorted(locks) == ["requirements-py3.10.txt", "requirements-py3.11.txt", "requirements-py3.12.txt"]
+    assert "grader/solutions/assignment.json" in infos  # the declared student environment
 
 
 def test_scripts_are_valid_shell(built, tmp_path):
@@ -89,6 +94,35 @@ def test_secret_is_fresh_and_never_overwritten(tmp_path):
     assert again.secret_reused and again.secret_fingerprint == first.secret_fingerprint
     assert (tmp_path / "c.zip").read_bytes() == (tmp_path / "a.zip").read_bytes()
     assert not (tmp_path / "c.zip.secret").exists()
+
+
+def test_secret_is_refused_inside_a_git_work_tree_that_does_not_ignore_it(tmp_path):
+    """`git add -A` must not be able to commit the secret: in a work tree, the bundle and its secret
+    are written only where git ignores them."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    with pytest.raises(UserError, match=r"does not ignore it.*\.gitignore"):
+        build_bundle(tmp_path / "autograder.zip")
+    assert not list(tmp_path.glob("autograder.zip*")), "nothing may be written before the refusal"
+    (tmp_path / ".gitignore").write_text("*.secret\n")  # the secret alone is not enough: the zip holds it
+    with pytest.raises(UserError, match="autograder.zip"):
+        build_bundle(tmp_path / "out" / "autograder.zip")
+    (tmp_path / ".gitignore").write_text("*.secret\n/out/\n")
+    info = build_bundle(tmp_path / "out" / "autograder.zip")
+    assert info.secret_file.is_file()
+    status = subprocess.run(["git", "-C", str(tmp_path), "status", "--porcelain", "--untracked-files=all"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "secret" not in status and ".zip" not in status, status
+
+
+def test_the_repository_ignores_secrets_venvs_and_reports():
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.fail(f"{root} is not a git checkout")  # CI and developers run from a clone
+    paths = ["autograder.zip", "autograder.zip.secret", "elsewhere/x.secret", ".venv/bin/python",
+             "venv/bin/python", "report/audit.html", "grading-output/grades.csv"]
+    done = subprocess.run(["git", "-C", str(root), "check-ignore", "--no-index", *paths],
+                          capture_output=True, text=True)
+    assert sorted(done.stdout.split()) == sorted(paths)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -37,17 +37,21 @@ from autograder.demo.samples import SAMPLES, materialise, reference_folder, stud
 
 pytestmark = [
     pytest.mark.root,
+    pytest.mark.slow,  # each run starts a bundle (~2-5 s); the module takes minutes: .ci/run runs it
     pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs the bundle as root; CI runs these as root"),
 ]
 
 HOSTILE = Path(__file__).parent / "hostile"
-# A user of our own (not autograder-sandbox), so that killing its processes touches nothing else.
-SANDBOX_USER = "npg-bundle-sbx"
+# A user of our own (not autograder-sandbox), so that killing its processes touches nothing else,
+# and unique to this run: run_autograder kills every process of its sandbox user, so two runs of
+# this module sharing one name (two checkouts' suites at once) would kill each other's processes.
+# The fixture deletes it at the end. useradd allows 32 characters.
+SANDBOX_USER = f"npg-sbx-{uuid.uuid4().hex[:12]}"
 CALL_SECONDS = 2.0
 SUBMISSION_SECONDS = 20.0
 RUN_BOUND_SECONDS = 75.0  # generous for a loaded 2-core machine; Gradescope allows 600
 HONEST_REST = 74.0  # points of fisher.py + npg.py (everything but the 26 points of kl.py)
-REQUIREMENTS = ("numpy", "gradescope-utils", "nbformat", "matplotlib", "pyyaml")
+REQUIREMENTS = ("numpy", "scipy", "gradescope-utils", "nbformat", "matplotlib", "pyyaml")  # requirements.in
 
 # hostile kl.py -> (fewest, most points it may have): what its honest parts earn, and nothing more.
 CATALOGUE: dict[str, tuple[float, float]] = {
@@ -215,6 +219,21 @@ def machine():
         yield Machine(base, python, bundle, secret)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+        _delete_user(SANDBOX_USER)
+
+
+def _delete_user(name: str) -> None:
+    """Remove the test's sandbox user (and its group), killing what it still runs."""
+    uid = _user_uid(name)
+    if uid is None:
+        return
+    for pid in _user_processes(uid):
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    subprocess.run(["userdel", name], capture_output=True, timeout=60)
+    subprocess.run(["groupdel", name], capture_output=True, timeout=60)  # absent if userdel removed it
 
 
 def _honest_files() -> dict[str, str]:
@@ -379,7 +398,6 @@ def _check_hostile(run: Run, name: str) -> None:
     assert "Autograder failed" not in run.results["output"], run.results["output"]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CATALOGUE))
 def test_hostile_submission_as_user(machine, name):
     run = run_gradescope(machine, _hostile_files(name))
@@ -391,7 +409,6 @@ def test_hostile_submission_as_user(machine, name):
         assert re.search(r"output truncated: 3\d{8} bytes in all", run.stdout), run.stdout[-500:]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", BWRAP_CASES)
 def test_hostile_submission_in_bubblewrap(machine, name):
     if shutil.which("bwrap") is None:

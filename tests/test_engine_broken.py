@@ -20,7 +20,7 @@ VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 
 
 def validate_results(data: dict) -> None:
-    """Gradescope's results.json schema (SPEC.md, "Gradescope facts"), as far as the grader uses it."""
+    """Gradescope's results.json schema (docs/conventions.md, "Gradescope facts"), as far as the grader uses it."""
     json.dumps(data, allow_nan=False)  # strict JSON: no NaN or inf anywhere
     assert isinstance(data["score"], (int, float))
     assert isinstance(data["tests"], list) and data["tests"]

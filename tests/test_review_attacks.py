@@ -83,7 +83,11 @@ def _call(box: Sandbox, func: str, watchdog: float = 20.0) -> CallResult:
 def test_fvp_flood_without_reading_the_answers_is_a_timeout_not_a_hang(tmp_path: Path,
                                                                        isolation: Isolation) -> None:
     """Before: the grader served each fvp request with a blocking os.write into the child's stdin
-    pipe; a child that never reads filled the pipe (64 KB) and the grader blocked forever."""
+    pipe; a child that never reads filled the pipe (64 KB) and the grader blocked forever.
+
+    Sending the answers and waiting for the reply share one deadline, the call's; which of the two
+    the grader is in when it expires depends on scheduling (under load, often the read), so either
+    timeout message is right. What must hold is that the call ends as a timeout, not a hang."""
     source = """
         def flood():
             body = b'{"op": "fvp", "v": {"__nd__": ["<f8", [1], "AAAAAAAAAAA="]}}'
@@ -94,7 +98,7 @@ def test_fvp_flood_without_reading_the_answers_is_a_timeout_not_a_hang(tmp_path:
     with _sandbox(tmp_path, source, isolation) as box:
         result = _call(box, "flood")
     assert result.kind == "timeout", (result.kind, result.error)
-    assert "stopped reading" in result.error
+    assert "stopped reading" in result.error or "did not finish within" in result.error, result.error
 
 
 @pytest.mark.parametrize("isolation", MODES)

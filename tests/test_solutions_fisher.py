@@ -1,6 +1,6 @@
 """Tests of ``solutions/fisher.py``: the score, the exact Fisher matrix and its sample estimate.
 
-The Fisher matrix is checked four independent ways: the SPEC table, the example's closed form
+The Fisher matrix is checked four independent ways: the lecture's table (docs/conventions.md), the example's closed form
 F = d(1) sigma (1 - sigma), the Hessian of the policy KL (central finite differences, step h = 5e-4:
 truncation ~h^2 |d^4 KL| ~ 2e-7 (measured <= 2e-7 for entries up to 0.7), round-off
 ~1e-16 / h^2 ~ 4e-10; hence rtol 1e-4, atol 1e-6, far below F's entries ~1e-2 .. 1), and the
@@ -25,7 +25,7 @@ from solutions import (
     score_function,
 )
 
-# SPEC.md table: theta, F, F^-1 g.
+# docs/conventions.md, "The lecture's example MDP": theta, F, F^-1 g.
 EXAMPLE_TABLE = [(-2.0, 0.0062878, -5.868951), (0.0, 0.0210084, -8.235294), (1.5, 0.0188827, -12.407322)]
 
 

@@ -1,9 +1,9 @@
 """Tests of ``solutions/mdp.py``: the lecture example, policy evaluation, the policy gradient, inputs.
 
-Tolerances: the SPEC table is checked to half a unit of its last printed digit; finite differences
-use central differences with step h (truncation ~h^2 J''', round-off ~eps |J| / h), so with h = 1e-5
-and |J| <= 10 the error is below ~1e-9 and atol = 1e-7 leaves a wide margin while staying far below
-the size of the gradients (~1e-2 .. 1).
+Tolerances: the lecture's table (docs/conventions.md) is checked to half a unit of its last printed
+digit; finite differences use central differences with step h (truncation ~h^2 J''', round-off
+~eps |J| / h), so with h = 1e-5 and |J| <= 10 the error is below ~1e-9 and atol = 1e-7 leaves a
+wide margin while staying far below the size of the gradients (~1e-2 .. 1).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from solutions import (
     state_values,
 )
 
-# SPEC.md, "The lecture's example MDP": theta, J, dJ/dtheta, d(1) at p1 = 0.8, p2 = 0.9, gamma = 0.9.
+# docs/conventions.md, "The lecture's example MDP": theta, J, dJ/dtheta, d(1) at p1 = 0.8, p2 = 0.9, gamma = 0.9.
 EXAMPLE_TABLE = [
     (-2.0, 9.137385, -0.03690266, 0.059887),
     (0.0, 8.949580, -0.17301038, 0.084034),
@@ -113,7 +113,7 @@ SIGN_RULE_CASES = [
 @pytest.mark.parametrize("p1, p2, gamma, sign", SIGN_RULE_CASES)
 def test_example_sign_rule_for_optimal_theta(p1, p2, gamma, sign):
     margin = (1 + 2 * gamma) - gamma * (3 * p1 + 2 * p2)
-    assert sign * margin > 0.05, "the hand-chosen side disagrees with the SPEC rule"
+    assert sign * margin > 0.05, "the hand-chosen side disagrees with the rule in docs/conventions.md"
     mdp, policy = example_mdp(p1=p1, p2=p2, gamma=gamma)
     thetas = np.linspace(-8.0, 8.0, 33)
     J = np.array([objective(mdp, policy, [t]) for t in thetas])
@@ -369,3 +369,26 @@ def test_evaluation_validation():
         gradient_ascent(mdp, policy, [0.0], 1.0, -1)
     with pytest.raises(ValueError, match=r"^theta0 must be finite"):
         gradient_ascent(mdp, policy, [np.inf], 1.0, 1)
+
+
+@pytest.mark.parametrize("document", ["docs/conventions.md", "README.md"])
+def test_the_documented_example_table_matches_the_reference(document):
+    """Every number of the example table in the repository's docs, to half a unit of its last digit."""
+    from pathlib import Path
+
+    from solutions import fisher_information, npg_direction
+
+    text = (Path(__file__).resolve().parents[1] / document).read_text()
+    rows = [line.strip("| ").split(" | ") for line in text.splitlines()
+            if line.startswith("| ") and line.count("|") == 7 and line[2:3] in "-0123456789" and "---" not in line]
+    assert [r[0].strip() for r in rows] == ["-2", "0", "1.5"], rows
+    mdp, policy = example_mdp()
+    for row in rows:
+        theta = [float(row[0])]
+        F, g = fisher_information(mdp, policy, theta), policy_gradient(mdp, policy, theta)
+        values = [objective(mdp, policy, theta), g[0], discounted_state_distribution(mdp, policy.probs(theta))[1],
+                  F[0, 0], npg_direction(F, g)[0]]
+        for printed, value in zip(row[1:], values):
+            printed = printed.strip()
+            half_unit = 0.5 * 10.0 ** -len(printed.split(".")[1])
+            assert abs(value - float(printed)) <= half_unit, (document, theta, printed, value)

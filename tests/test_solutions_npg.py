@@ -201,7 +201,14 @@ def optimal_values(mdp, tol=1e-13):
 def test_constant_step_npg_satisfies_theorem_5_3(seed, gamma, eta):
     """V*(rho) - V^T(rho) <= log|A| / (eta T) + 1 / ((1-gamma)^2 T), rho = mu0, theta_0 = 0,
     theta_{t+1} = theta_t + eta F^+ grad J (exact F and gradient). Also V^t is non-decreasing
-    (their Lemma 5.2) and V^T reaches V* when T is large."""
+    (their Lemma 5.2) and V^T reaches V* when T is large.
+
+    Stopping rule: the iteration stops once the gap V* - V^T is at round-off level (<= 1e-9).
+    Beyond that point F and g are themselves round-off sized (|g| ~ 1e-13 at a gap of 1e-13),
+    so pinv(F) amplifies noise into steps of |theta| ~ 1e4 whose effect on V depends on the BLAS
+    build: that is floating point, not the theorem. Stopping there keeps the test's claim intact,
+    since a converged V^T also satisfies the bound at every later T (the bound is at least
+    1 / ((1-gamma)^2 T_max) >= 0.016 here, far above 1e-9)."""
     rng = np.random.default_rng(seed)
     S, A = 5, 3
     mdp, policy = random_mdp(rng, S, A, gamma=gamma)
@@ -209,7 +216,10 @@ def test_constant_step_npg_satisfies_theorem_5_3(seed, gamma, eta):
     theta = np.zeros(S * A)
     values = [objective(mdp, policy, theta)]
     T_max = 60
+    converged_gap = 1e-9  # V is O(1 / (1 - gamma)) <= 10; 1e-9 is ~1e5 ulps of it, far below every bound
     for T in range(1, T_max + 1):
+        if V_star - values[-1] <= converged_gap:
+            break
         F, g = fisher_information(mdp, policy, theta), policy_gradient(mdp, policy, theta)
         theta = theta + eta * npg_direction(F, g)
         values.append(objective(mdp, policy, theta))
@@ -247,7 +257,7 @@ def test_trust_region_step_saturates_constraint(seed, num_features):
 
 
 def test_trust_region_step_example_hand_value():
-    """1-d: D = sign(g) sqrt(delta / F); at theta = 0, F = 0.0210084 (SPEC table), g < 0."""
+    """1-d: D = sign(g) sqrt(delta / F); at theta = 0, F = 0.0210084 (docs/conventions.md table), g < 0."""
     mdp, policy = example_mdp()
     F, g = fisher_information(mdp, policy, [0.0]), policy_gradient(mdp, policy, [0.0])
     np.testing.assert_allclose(trust_region_step(F, g, 0.01), [-np.sqrt(0.01 / 0.0210084)], rtol=1e-5)
@@ -392,7 +402,7 @@ def test_natural_policy_gradient_example():
     thetas = natural_policy_gradient(mdp, policy, [0.0], delta=0.01, iterations=5)
     assert thetas.shape == (6, 1)
     np.testing.assert_array_equal(thetas[0], [0.0])
-    # First step by hand: -sqrt(delta / F(0)) with F(0) = 0.0210084 (SPEC table).
+    # First step by hand: -sqrt(delta / F(0)) with F(0) = 0.0210084 (docs/conventions.md table).
     np.testing.assert_allclose(thetas[1], [-np.sqrt(0.01 / 0.0210084)], rtol=1e-5)
     assert np.all(np.diff(thetas[:, 0]) < 0), "theta* = -inf at the defaults: theta must decrease"
     _check_trajectory(mdp, policy, thetas, 0.01)

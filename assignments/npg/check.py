@@ -313,6 +313,40 @@ class Outcome:
         return "\n".join(self.lines)
 
 
+# ----------------------------------------------------------------------------------------------
+# The grading server's environment: what your code may import.
+# ----------------------------------------------------------------------------------------------
+def _not_on_server(module: str) -> Optional[str]:
+    """One line if ``module`` is outside the grading server's environment, else None."""
+    env = load_cases().get("environment")
+    top = module.split(".")[0]
+    if not env or top in env["modules"] or top in env["local"] or top in sys.stdlib_module_names:
+        return None
+    return f"{top} is not available on the grading server; use {env['use_instead']} (it has {env['description']})"
+
+
+def environment_notes(folder: Optional[Path] = None) -> list[str]:
+    """Imports in your files (kl.py, ...) that would fail on the grading server, one line each."""
+    import ast
+
+    folder = Path(folder) if folder is not None else HERE
+    notes = []
+    for module in dict.fromkeys(p["module"] for p in load_cases()["parts"].values()):
+        path = folder / f"{module}.py"
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            continue  # missing or not parsing: the checks report it
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and not node.level and node.module else [])
+            for name in names:
+                line = _not_on_server(name)
+                if line and f"{module}.py: {line}" not in notes:
+                    notes.append(f"{module}.py: {line}")
+    return notes
+
+
 def _find_function(part: str, namespace: Optional[Mapping[str, Any]]) -> tuple[Optional[Callable], str]:
     if namespace is not None:
         fn = namespace.get(part)
@@ -323,7 +357,8 @@ def _find_function(part: str, namespace: Optional[Mapping[str, Any]]) -> tuple[O
     try:
         module = _import_given(module_name)
     except Exception as exc:  # a syntax error or a failing import in the student's file
-        return None, f"could not import {module_name}.py: {type(exc).__name__}: {exc}"
+        line = _not_on_server(exc.name or "") if isinstance(exc, ModuleNotFoundError) else None
+        return None, f"could not import {module_name}.py: {line or f'{type(exc).__name__}: {exc}'}"
     fn = getattr(module, part, None)
     if not callable(fn):
         return None, f"{module_name}.py defines no function named {part}"
@@ -455,6 +490,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"{p}: {', '.join(case_ids(p))}")
         return 0
     selected = args or [None]
+    for note in environment_notes():
+        print(f"warning: {note}")
     try:
         summaries = [run(p) for p in selected]
     except ValueError as exc:

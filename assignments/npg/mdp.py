@@ -1,6 +1,6 @@
 """Tabular MDPs and log-linear policies: the code students are given.
 
-Conventions (SPEC.md, "Mathematical conventions"):
+Conventions (the same throughout the homework):
 
 * ``P[s, a, s']`` has shape (S, A, S) and each row ``P[s, a, :]`` sums to 1;
   ``r[s, a]`` has shape (S, A); ``gamma`` is in [0, 1); ``mu0[s]`` has shape (S,).

@@ -115,6 +115,8 @@ def render_assignment(source_dir: PathLike = DEFAULT_SOURCE, out_dir: Optional[P
         module = import_source_module(package, Path(file).stem)
         given_all[Path(file).stem] = list(getattr(module, "__all__", []))
     public = build_public_cases(manifest, package)
+    if manifest.environment is not None:  # check.py names it and explains imports outside it
+        public["environment"] = manifest.environment.as_dict()
     rendered.files["public_cases.json"] = json.dumps(public, indent=1, allow_nan=False) + "\n"
     templates = resources.files("autograder.assign.templates")
     for name in TEMPLATE_FILES:
@@ -126,7 +128,10 @@ def render_assignment(source_dir: PathLike = DEFAULT_SOURCE, out_dir: Optional[P
             + [f"| `{p.function}` | `{p.file}` |" for p in manifest.parts]
         )
         text = manifest.path(manifest.readme).read_text(encoding="utf-8")
-        rendered.files["README.md"] = text.replace("{{parts}}", table)
+        text = text.replace("{{parts}}", table)
+        if manifest.environment is not None:
+            text = text.replace("{{environment}}", manifest.environment.describe())
+        rendered.files["README.md"] = text
 
     if manifest.notebook is not None:
         nb = build_notebook(manifest, sources, given_all, solution=False, out_dir=out)

@@ -7,9 +7,11 @@ cases are defined, the students' README, and the notebook's cells in order::
       "name": "npg",                       # the folder created under assignments/
       "title": "Natural policy gradient",
       "given": ["mdp.py"],                 # copied as they are (students may read, not edit)
+      "environment": {"python": "3.10 or newer", "packages": {"numpy": "2.2.6"}, "use_instead": "numpy"},
+                                           # what student code may import (autograder.environment)
       "parts": [{"function": "kl_divergence", "file": "kl.py", "markdown": "notebook/kl_divergence.md"}],
       "public_cases": "public_cases.py",   # defines FIXTURES and CASES (see autograder.assign.cases)
-      "readme": "notebook/README.md",      # "{{parts}}" is replaced by a table of the parts
+      "readme": "notebook/README.md",      # "{{parts}}": a table of the parts; "{{environment}}": the above
       "notebook": {
         "file": "npg.ipynb",               # in the assignment folder
         "solution": "npg_solution.ipynb",  # in the reference folder, executed
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from autograder.environment import StudentEnvironment, parse_environment
 from autograder.errors import UserError
 
 MANIFEST_NAME = "assignment.json"
@@ -58,6 +61,7 @@ class Manifest:
     public_cases: str
     readme: Optional[str] = None
     notebook: Optional[dict] = None
+    environment: Optional[StudentEnvironment] = None
     raw: dict = field(default_factory=dict)
 
     @property
@@ -115,6 +119,9 @@ def load_manifest(source_dir: Path) -> Manifest:
         notebook=raw.get("notebook"),
         raw=raw,
     )
+    if "environment" in raw:
+        local = [Path(f).stem for f in manifest.given + manifest.modules]
+        manifest.environment = parse_environment(raw["environment"], str(path), local)
     referenced = manifest.given + manifest.modules + [manifest.public_cases]
     referenced += [p.markdown for p in parts if p.markdown]
     if manifest.readme:

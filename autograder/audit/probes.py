@@ -7,7 +7,7 @@ Fisher matrices, zero gradients) and random MDPs with seeds the suite does not u
 code runs in the same sandbox as a grade (never in this process); the reference is called here.
 
 Outputs are compared with a tight tolerance (rtol 1e-9, atol 1e-12 times the output's scale),
-except where SPEC.md defines correctness through invariants: NPG directions and steps through
+except where docs/conventions.md defines correctness through invariants: NPG directions and steps through
 ``F v`` and ``g . v`` (``v`` is not unique when F is singular), trajectories through the policies
 on reachable states and the objectives. The sampler must give the reference's exact draws for
 the same seed, or draws that a G-test cannot tell from ``d^theta(s) pi_theta(a|s)`` (p > 0.01 on

@@ -62,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
         limits = Limits(submission_seconds=args.timeout)
     policy = LatePolicy.parse(args.late_penalty, args.late_cap, args.grace_minutes, args.due, args.late_due)
     canvas = {"canvas_assignment": args.canvas_assignment} if args.canvas_assignment else {}
+    from ..environment import report_differences
+
+    report_differences(sys.stderr)
     summary = run_batch(args.input, args.output, args.jobs, secret_file=args.secret_file, limits=limits,
                         regrade=args.regrade, progress=None if args.quiet else sys.stderr, late_policy=policy,
                         canvas_key=args.canvas_key, similarity=args.similarity, **canvas)

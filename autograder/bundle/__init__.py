@@ -1,10 +1,12 @@
 """``autograder bundle``: the Gradescope autograder zip.
 
-The zip holds, at its root, ``setup.sh`` (pip-installs the pinned third-party packages and
-creates the unprivileged user that runs student code), an executable ``run_autograder``, and
-``requirements.txt``; the grader itself (``autograder/``, ``solutions/``), a freshly generated
-hidden-case secret and the bundle's settings sit in ``grader/``, which is root-only on Gradescope
-and is put on the grader's path at run time, so nothing of ours is importable from site-packages.
+The zip holds, at its root, ``setup.sh`` (installs the locked third-party packages into a virtual
+environment and creates the unprivileged user that runs student code), an executable
+``run_autograder``, ``requirements.in`` (the student environment of the assignment's manifest plus
+the grader's needs) and its lock files with hashes, ``requirements-py3.X.txt``; the grader itself
+(``autograder/``, ``solutions/``), a freshly generated hidden-case secret and the bundle's
+settings sit in ``grader/``, which is root-only on Gradescope and is put on the grader's path at
+run time, so nothing of ours is importable from site-packages.
 The instructor keeps a copy of the secret (``autograder.zip.secret``): TAs need it to reproduce
 Gradescope's hidden cases with ``autograder grade/batch --secret-file``.
 """
@@ -34,7 +36,8 @@ __all__ = ["build_bundle", "BundleInfo", "DEFAULT_SANDBOX_USER", "bundle_limits"
 PathLike = Union[str, Path]
 DEFAULT_SANDBOX_USER = "autograder-sandbox"
 TEMPLATES = Path(__file__).parent / "templates"
-REQUIREMENTS = Path(__file__).parent / "requirements.txt"
+REQUIREMENTS = Path(__file__).parent / "requirements.in"
+LOCKS = sorted(Path(__file__).parent.glob("requirements-py3.*.txt"))  # pip-compile --generate-hashes, per Python
 # Every entry gets this timestamp, so two bundles with the same secret are byte-identical.
 ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 PACKAGES = ("autograder", "solutions")
@@ -117,6 +120,9 @@ def build_bundle(
                         "in a positive number of hours")
 
     secret, secret_path, reused = _secret(output, secret_file, secret_out)
+    # Both hold the secret (the zip carries a copy for the grader): neither may be committed by accident.
+    for path in (output, *(() if reused else (secret_path,))):
+        _refuse_unignored_in_git(path)
     config = {
         "format": 1,
         "suite": suite,
@@ -132,7 +138,8 @@ def build_bundle(
     entries: list[tuple[str, bytes, int]] = [
         ("setup.sh", _template("setup.sh", substitutions), 0o755),
         ("run_autograder", _template("run_autograder.sh", substitutions), 0o755),
-        ("requirements.txt", REQUIREMENTS.read_bytes(), 0o644),
+        ("requirements.in", REQUIREMENTS.read_bytes(), 0o644),
+        *((lock.name, lock.read_bytes(), 0o644) for lock in LOCKS),
         (f"{PRIVATE_DIR}/{CONFIG_NAME}", (json.dumps(config, indent=2) + "\n").encode(), 0o600),
         (f"{PRIVATE_DIR}/{SECRET_NAME}", secret.encode() + b"\n", 0o600),
     ]
@@ -176,6 +183,35 @@ def _secret(output: Path, secret_file: Optional[PathLike], secret_out: Optional[
     return new_secret(), path, False
 
 
+def _refuse_unignored_in_git(path: Path) -> None:
+    """Raise UserError if ``path`` lies in a git work tree that does not ignore it.
+
+    ``git add -A`` would then commit the hidden-case secret (in ``<bundle>.secret`` and inside the
+    zip). Outside a work tree, or without git, there is nothing to check.
+    """
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    folder = path.absolute().parent
+    while not folder.is_dir():  # the output folder may not exist yet
+        folder = folder.parent
+    if git is None:
+        return
+    top = subprocess.run([git, "-C", str(folder), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    if top.returncode != 0:
+        return  # not in a work tree
+    ignored = subprocess.run([git, "-C", str(folder), "check-ignore", "-q", "--", str(path.absolute())],
+                             capture_output=True)
+    if ignored.returncode == 1:
+        root = top.stdout.strip()
+        raise UserError(
+            f"{path} would be inside the git work tree {root}, which does not ignore it: `git add -A` would "
+            f"commit the hidden-case secret it holds. Add '*.secret' and the bundle's name (e.g. '/{path.name}' "
+            f"or '*.zip') to {root}/.gitignore, or write the bundle outside the work tree (-o, --secret-out)."
+        )
+
+
 def _fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:12]
 
@@ -203,8 +239,8 @@ def _package_files(package: str) -> list[Path]:
     if not (base / "__init__.py").is_file():
         raise RuntimeError(f"{base} is not a package; build the bundle from the project checkout")
     found = []
-    if package == "solutions":  # the reference modules only (not the notebook or its sources)
-        return [p.relative_to(root) for p in sorted(base.glob("*.py"))]
+    if package == "solutions":  # the reference modules and the manifest (not the notebook or its sources)
+        return [p.relative_to(root) for p in sorted([*base.glob("*.py"), base / "assignment.json"])]
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
         for name in sorted(filenames):

@@ -83,8 +83,15 @@ def call_failure(result: CallResult, func: str, inputs: str) -> Outcome:
     """The feedback for a call that gave no value."""
     what = _FAILURES.get(result.kind, "failed")
     message = f"Your {func} {what}.\nInput: {inputs}"
-    if result.error:
-        message += f"\n{result.error}"
+    error = result.error
+    if result.kind == "import" and error:
+        from ..environment import student_environment
+
+        environment = student_environment()
+        if environment is not None:
+            error = environment.missing_module_message(error) or error  # one line, not a traceback
+    if error:
+        message += f"\n{error}"
     return Outcome(False, message)
 
 

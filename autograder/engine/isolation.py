@@ -1,7 +1,7 @@
 """How strongly student code is isolated: bubblewrap, another uid, or resource limits only.
 
-``detect_isolation()`` picks the strongest mode the machine allows (SPEC.md, "Running student
-code"):
+``detect_isolation()`` picks the strongest mode the machine allows (docs/conventions.md,
+"Security model: terms"):
 
 * ``bwrap``: bubblewrap gives a read-only view of the filesystem with home folders, the reference
   solution, secrets and output folders hidden, a private writable scratch folder and /tmp, no

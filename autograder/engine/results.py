@@ -1,11 +1,11 @@
 """Gradescope results.json and the terminal summary of a grade.
 
 The JSON is produced by gradescope-utils' ``JSONTestRunner`` with its ``weight``/``visibility``/
-``number``/``tags`` decorators, guarded against the pitfalls in SPEC.md: every check has already
-run in the sandbox before the unittest run (no ``setUpClass`` that could crash the runner, no
-``subTest``, no output buffering, which is not thread-safe), each grade builds fresh test
-functions (no ``partial_credit`` state kept between runs), and test names come from docstrings
-(``str(test)`` differs between Python 3.10 and 3.11).
+``number``/``tags`` decorators, guarded against the pitfalls in docs/conventions.md ("Gradescope
+facts"): every check has already run in the sandbox before the unittest run (no ``setUpClass``
+that could crash the runner, no ``subTest``, no output buffering, which is not thread-safe), each
+grade builds fresh test functions (no ``partial_credit`` state kept between runs), and test names
+come from docstrings (``str(test)`` differs between Python 3.10 and 3.11).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _clip(text: str) -> str:
 
 
 def gradescope_results(report: GradeReport, stdout_visibility: str = "hidden") -> dict:
-    """The Gradescope results dictionary (SPEC.md, "Gradescope facts") for a grade."""
+    """The Gradescope results dictionary (docs/conventions.md, "Gradescope facts") for a grade."""
     methods = {}
     part_index = {p.name: i for i, p in enumerate(report.suite.parts, start=1)}
     counters: dict[str, int] = {}

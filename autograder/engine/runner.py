@@ -138,6 +138,7 @@ def grade_submission(
         suite = load_suite(suite_name, Seeds(secret, identity))
         results: list[CheckResult] = []
         report = GradeReport(suite, results, submission, identity, isolation.name, notes=list(submission.notes))
+        report.notes.extend(_environment_notes(submission))
         if isolation.warning:
             report.notes.append(isolation.warning)
         context = Context(box, suite)
@@ -181,6 +182,20 @@ def _fold_import_failures(report: GradeReport, broken: dict) -> None:
             if not r.outcome.passed and error in r.outcome.message:
                 r.outcome.message = r.outcome.message.replace(error, f"{headline} (the full error is in the notes "
                                                                      "at the top)")
+
+
+def _environment_notes(submission: Submission) -> list[str]:
+    """One line per module the submission imports from outside the declared student environment."""
+    from ..environment import student_environment
+
+    environment = student_environment()
+    if environment is None:
+        return []
+    sources = dict(submission.files)
+    for index, code in submission.notebook_cells or []:
+        sources[f"cell {index}"] = code
+    return [f"{module} is not available on the grading server; use {environment.use_instead} "
+            f"(it has {environment.describe()})" for module in environment.undeclared_imports(sources)]
 
 
 def _last_check_of_part(suite: Suite, index: int) -> bool:

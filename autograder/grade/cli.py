@@ -24,8 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..engine.results import terminal_report
+    from ..environment import report_differences
     from . import grade
 
+    report_differences(sys.stderr)
     report, results = grade(args.submission, args.output, secret_file=args.secret_file, identity=args.identity)
     if args.json:
         json.dump(results, sys.stdout, indent=2)

@@ -1,4 +1,4 @@
-"""Hard-code the lecture example's published values (SPEC.md's table): right on the example,
+"""Hard-code the lecture example's published values (docs/conventions.md's table): right on the example,
 wrong everywhere else."""
 import numpy as np
 

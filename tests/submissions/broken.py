@@ -20,7 +20,9 @@ BROKEN = (
     Spec("import-error", "npg.py imports a module that does not exist",
          (("npg.py", "import numpy as np\n", "import numpy as np\nimport numpy_extras_that_do_not_exist\n"),),
          lose={p: () for p in NPG_PARTS},
-         mention={"npg_direction": ("could not be imported", "ModuleNotFoundError", "numpy_extras_that_do_not_exist")}),
+         # one line naming the module and the environment (autograder/environment.py), not a traceback
+         mention={"npg_direction": ("could not be imported",
+                                    "numpy_extras_that_do_not_exist is not available on the grading server")}),
     Spec("missing-function", "kl.py has no kl_gaussian",
          (("kl.py", GAUSS_DEF, GAUSS_DEF.replace("kl_gaussian", "kl_gaussian_renamed")),),
          lose={"kl_gaussian": ()}, mention={"kl_gaussian": ("was not found", "kl_gaussian is not defined")}),

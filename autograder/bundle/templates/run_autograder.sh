@@ -4,7 +4,7 @@
 # Grades $AUTOGRADER_ROOT/submission (default root: /autograder) and writes
 # $AUTOGRADER_ROOT/results/results.json. Whatever happens -- the grader crashes, Python does not
 # start, the time limit runs out -- a valid results.json is written, with a visible message.
-# Environment: AUTOGRADER_ROOT, AUTOGRADER_PYTHON (default python3), AUTOGRADER_ISOLATION
+# Environment: AUTOGRADER_ROOT, AUTOGRADER_PYTHON (default $ROOT/venv/bin/python), AUTOGRADER_ISOLATION
 # (bwrap/user/none), AUTOGRADER_SANDBOX_USER, AUTOGRADER_TOTAL_SECONDS.
 set -u
 umask 077
@@ -12,7 +12,7 @@ umask 077
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
 RESULTS="$ROOT/results"
-PYTHON="${AUTOGRADER_PYTHON:-python3}"
+PYTHON="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"  # the virtual environment setup.sh made
 TOTAL_SECONDS="${AUTOGRADER_TOTAL_SECONDS:-@TOTAL_SECONDS@}"
 SANDBOX_USER="${AUTOGRADER_SANDBOX_USER:-@SANDBOX_USER@}"
 export AUTOGRADER_SANDBOX_USER="$SANDBOX_USER"

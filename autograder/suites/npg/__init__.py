@@ -1,7 +1,7 @@
 """The NPG homework's grading suite: parts, points and checks.
 
 Points (100 in all) are shared among a part's checks by weight. Kinds of case: the lecture's
-example MDP (with SPEC.md's known values), random MDPs with public seeds, hand-made edge cases
+example MDP (with the known values of docs/conventions.md), random MDPs with public seeds, hand-made edge cases
 (zeros in KL, masked actions, unreachable states, singular F, zero gradient, near-deterministic
 policies), and hidden random MDPs seeded from the bundle secret and the submission's identity.
 """
