@@ -148,14 +148,16 @@ def mismatch(
     mistake: Optional[Mistake] = None,
     reproduce: Optional[str] = None,
     detail: str = "",
+    tolerance_text: Optional[str] = None,
 ) -> Outcome:
-    """The feedback for a value that differs from the reference."""
+    """The feedback for a value that differs from the reference (``tolerance_text`` replaces the
+    description of ``tol`` when the check compares something else than the values themselves)."""
     lines = [
         f"Your {func} gave a wrong value.",
         f"Input: {inputs}",
         f"Expected: {format_value(expected)}",
         f"Got:      {format_value(got)}",
-        f"Tolerance: {tol}",
+        f"Tolerance: {tolerance_text or tol}",
     ]
     if detail:
         lines.append(detail)

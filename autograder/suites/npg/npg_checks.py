@@ -32,6 +32,14 @@ FALSE_FAILURE = 1e-6  # per sampler check
 # failed it on every case with features). The catalogued mistakes (F once, TRPO's 2 delta, no
 # square root, Euclidean norm, plain gradient) move the policies by > 1e-2 within a few iterations.
 NPG_TOL = Tolerance(rtol=1e-3, atol=5e-4)
+# Relative backward error allowed in a direction or a step: the answer must be the exact one for a
+# Fisher matrix within ETA ||F|| of the given one. Single precision gives ~1e-7 (k-term sums of
+# float32 entries, eps = 6e-8); 1e-5 keeps a margin of ~100 and is independent of the machine (IEEE
+# arithmetic). Every catalogued mistake has a backward error or a constraint error of order 1.
+ETA = 1e-5
+# Unit round-off of single precision: a trajectory stored in float32 rounds each theta_t by up to
+# this much relative to |theta_t|, so a step read as theta_{t+1} - theta_t carries that error.
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
 SAMPLES = 40_000
 
 
@@ -161,6 +169,11 @@ def _invariants(F: np.ndarray, g: np.ndarray, v: np.ndarray) -> np.ndarray:
         return np.concatenate([F @ v, [g @ v]])
 
 
+def _norm2(F: np.ndarray) -> float:
+    """The spectral norm ||F||_2 (largest singular value); 0 for an empty or zero matrix."""
+    return float(np.linalg.norm(F, 2)) if F.size else 0.0
+
+
 def _pinv(F: np.ndarray) -> np.ndarray:
     return np.linalg.pinv(F, rcond=1e-10, hermitian=True)
 
@@ -188,12 +201,16 @@ def _expect_direction(result: Any, F: np.ndarray, g: np.ndarray, expected: np.nd
     assert got is not None
     want = _invariants(F, g, expected)
     have = _invariants(F, g, got)
-    tol = Tolerance(rtol=1e-5, atol=1e-8 * max(1.0, float(np.abs(want).max())))
+    # Backward-error tolerance: a computed v is the exact answer for F + E with ||E|| <= eta ||F||, so
+    # F v and g . v carry an error up to eta ||F|| ||v|| and eta ||g|| ||v|| whatever the entries'
+    # sizes (a fixed atol failed a correct float32 step on small entries of F v).
+    size = float(np.linalg.norm(expected))
+    tol = Tolerance(rtol=1e-5, atol=max(ETA * size * max(_norm2(F), float(np.linalg.norm(g))), 1e-300))
     detail = ""
     ok = bool(np.all(np.isfinite(got))) and tol.close(have, want)
     if ok and constraint is not None:
         quad = float(got @ F @ got)
-        if not np.isclose(quad, constraint, rtol=1e-5, atol=1e-10):
+        if not np.isclose(quad, constraint, rtol=1e-5, atol=ETA * _norm2(F) * size**2):
             ok = False
             detail = f"D^T F D = {quad:.8g}, but the trust region needs D^T F D = delta = {constraint:g}."
     if ok:
@@ -386,8 +403,51 @@ def _variant_step(kind: str) -> Callable:
     return step
 
 
+def _judge_step(F: np.ndarray, g: np.ndarray, delta: float, D: np.ndarray, rounding: float) -> Optional[str]:
+    """Why ``D`` is not a trust-region step for (F, g, delta), or None when it is one.
+
+    The maths: D is the step iff ``F D = s g`` for some ``s > 0`` and ``D^T F D = delta`` (or D = 0
+    when ``g^T F^+ g = 0``). Taking ``s = D^T F D / g . D`` (the multiplier these imply), D passes
+    when its backward error ``||F D - s g|| <= ETA ||F|| ||D||`` and ``|D^T F D - delta| <= 1e-5
+    delta + ETA ||F|| ||D||^2``, each plus what ``rounding`` (the error of D itself, ||.||_2) can
+    cause. These bounds hold however ill-conditioned F is, so round-off that the reference and a
+    correct submission handle differently (e.g. pinv cut-offs near a deterministic policy) passes,
+    while every catalogued mistake breaks one of the two equations by order 1.
+    """
+    if not np.all(np.isfinite(D)):
+        return "the step is not finite"
+    norm_F = _norm2(F)
+    size = float(np.linalg.norm(D))
+    gv = float(g @ _pinv(F) @ g)
+    if not gv > 0:
+        if size <= rounding:
+            return None
+        return f"g^T F^+ g = 0 (zero gradient), so the step must be 0; got |D| = {size:.3g}"
+    quad = float(D @ F @ D)
+    gd = float(g @ D)
+    if not gd > 0:
+        if size == 0:
+            return f"D = 0 although g^T F^+ g = {gv:.3g} > 0 (only a zero gradient gives no step)"
+        return f"g . D = {gd:.6g}: the step must go uphill (g . D > 0)"
+    residual = float(np.linalg.norm(F @ D - (quad / gd) * g))
+    allowed = ETA * norm_F * size + norm_F * rounding
+    if residual > allowed:
+        return (f"F D is not parallel to g: ||F D - s g|| = {residual:.3g} with s = D^T F D / g . D, allowed "
+                f"{allowed:.3g} (= {ETA:g} ||F|| ||D|| plus round-off of theta)")
+    allowed = 1e-5 * delta + ETA * norm_F * size**2 + 2.0 * norm_F * size * rounding
+    if abs(quad - delta) > allowed:
+        return (f"D^T F D = {quad:.8g}, but the trust region needs D^T F D = delta = {delta:g} "
+                f"(allowed error {allowed:.3g})")
+    return None
+
+
 def _check_npg(build: Callable[[], tuple], delta: float, iterations: int, label: str,
                snippet: Optional[str]) -> Callable:
+    """Each step of the submission's trajectory is judged where it is taken: theta_{t+1} - theta_t
+    must be the trust-region step at the submission's own theta_t (``_judge_step``, with the exact F
+    and gradient there). End-to-end agreement with the reference's trajectory is not required: round-off
+    grows along a trajectory (near-deterministic iterates make F ill-conditioned), so a correct
+    submission may drift from the reference while every one of its steps is right."""
     def run(ctx: Context) -> Outcome:
         mdp, policy, theta0 = build()
         expected = ref.natural_policy_gradient(mdp, policy, theta0, delta, iterations)
@@ -406,41 +466,64 @@ def _check_npg(build: Callable[[], tuple], delta: float, iterations: int, label:
         if failure is not None:
             return failure
         assert got is not None
-        want = _signature(mdp, policy, expected, reach)
-        have = _signature(mdp, policy, got, reach)
-        tol = NPG_TOL
-        if tol.close(have, want):
+        bad_t, why, step_found = None, "", None
+        start_error = np.abs(got[0] - theta0)
+        if not np.all(start_error <= 2.0 * FLOAT32_EPS * max(1.0, float(np.abs(theta0).max()))):
+            bad_t, why = 0, "row 0 must be theta0 itself"
+        for t in range(iterations if bad_t is None else 0):
+            th, nxt = got[t], got[t + 1]
+            if not (np.all(np.isfinite(th)) and np.all(np.isfinite(nxt))):
+                bad_t, why = t, "theta is not finite"
+                break
+            F = fisher_information(mdp, policy, th)
+            g = policy_gradient(mdp, policy, th)
+            rounding = FLOAT32_EPS * (float(np.linalg.norm(th)) + float(np.linalg.norm(nxt)))
+            why = _judge_step(F, g, delta, nxt - th, rounding) or ""
+            if why:
+                bad_t = t
+                step_found = _step_mistake(F, g, delta, nxt - th)
+                break
+        if bad_t is None:
             return Outcome(True)
-        reference_step = ref.trust_region_step
-        variants = [
-            (mistake("fisher_computed_once"), _trajectory(mdp, policy, theta0, delta, iterations, reference_step,
-                                                          fixed_F=True)),
-            (mistake("gradient_computed_once"), _trajectory(mdp, policy, theta0, delta, iterations, reference_step,
-                                                            fixed_g=True)),
-            (mistake("trpo_two_delta"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("trpo"))),
-            (mistake("missing_sqrt"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("nosqrt"))),
-            (mistake("euclidean_norm"), _trajectory(mdp, policy, theta0, delta, iterations,
-                                                    _variant_step("euclid"))),
-            (mistake("plain_gradient"), _trajectory(mdp, policy, theta0, delta, iterations,
-                                                    _variant_step("gradient"))),
-        ]
-        found = diagnose(have, [(m, _signature(mdp, policy, traj, reach)) for m, traj in variants], tol)
-        first_bad = _first_bad_iterate(mdp, policy, got, expected, reach, tol)
-        detail = ("Compared: the policy pi_theta_t on reachable states and J(theta_t) at every iterate "
-                  f"(theta itself may differ where F is singular). First differing iterate: t = {first_bad}.")
-        return mismatch("natural_policy_gradient", inputs, expected, got, tol, found, snippet, detail)
+        found = step_found or _trajectory_mistake(mdp, policy, theta0, delta, iterations, got, expected, reach)
+        detail = (f"Each step theta_(t+1) - theta_t is checked as the trust-region step at your own theta_t "
+                  f"(with the exact F(theta_t) and grad J(theta_t)). First wrong step: t = {bad_t} -> {bad_t + 1}, "
+                  f"at theta_t = {format_value(got[bad_t])}: {why}.")
+        if bad_t == 0 and why.startswith("row 0"):
+            detail = f"Row 0 of the trajectory must be theta0 = {format_value(theta0)}; got {format_value(got[0])}."
+        return mismatch("natural_policy_gradient", inputs, expected, got, NPG_TOL, found, snippet, detail,
+                        tolerance_text=f"each step's backward error <= {ETA:g} (relative to ||F||), "
+                                       "D^T F D = delta within 1e-5 relative")
 
     return run
 
 
-def _first_bad_iterate(mdp: Any, policy: Any, got: np.ndarray, expected: np.ndarray, reach: list,
-                       tol: Tolerance) -> int:
-    for t in range(len(expected)):
-        a = _signature(mdp, policy, got[t:t + 1], reach[t:t + 1])
-        b = _signature(mdp, policy, expected[t:t + 1], reach[t:t + 1])
-        if not tol.close(a, b):
-            return t
-    return len(expected)
+def _step_mistake(F: np.ndarray, g: np.ndarray, delta: float, D: np.ndarray) -> Any:
+    """The catalogued step mistake that ``D`` matches at (F, g), if any."""
+    if not np.any(D) and np.any(g):
+        return mistake("small_gradient_no_step")
+    alternatives = _step_alternatives(F, g, delta)
+    tol = Tolerance(rtol=1e-4, atol=1e-6 * max(1e-300, float(np.abs(D).max())))
+    return diagnose(_invariants(F, g, D), [(m, _invariants(F, g, np.asarray(a, float))) for m, a in alternatives],
+                    tol)
+
+
+def _trajectory_mistake(mdp: Any, policy: Any, theta0: np.ndarray, delta: float, iterations: int,
+                        got: np.ndarray, expected: np.ndarray, reach: list) -> Any:
+    """The catalogued whole-loop mistake (F or g computed once, ...) whose trajectory ``got`` follows."""
+    reference_step = ref.trust_region_step
+    variants = [
+        (mistake("fisher_computed_once"), _trajectory(mdp, policy, theta0, delta, iterations, reference_step,
+                                                      fixed_F=True)),
+        (mistake("gradient_computed_once"), _trajectory(mdp, policy, theta0, delta, iterations, reference_step,
+                                                        fixed_g=True)),
+        (mistake("trpo_two_delta"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("trpo"))),
+        (mistake("missing_sqrt"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("nosqrt"))),
+        (mistake("euclidean_norm"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("euclid"))),
+        (mistake("plain_gradient"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("gradient"))),
+    ]
+    have = _signature(mdp, policy, got, reach)
+    return diagnose(have, [(m, _signature(mdp, policy, traj, reach)) for m, traj in variants], NPG_TOL)
 
 
 # ----------------------------------------------------------------------------------------------
