@@ -162,6 +162,8 @@ def build(seeds: Seeds) -> list[Check]:
         np.array([0.2, 0.5, 0.3]), np.array([0.1, 0.6, 0.3]), "hand-made"), kind="edge"))
     add(Check("kl_divergence", "zeros in p (0 log 0 = 0)", _check_kl_divergence(
         np.array([0.5, 0.0, 0.5]), np.array([0.25, 0.5, 0.25]), "hand-made"), kind="edge"))
+    add(Check("kl_divergence", "p = q = 0 in the same entry: that term is 0", _check_kl_divergence(
+        np.array([0.5, 0.0, 0.5]), np.array([0.25, 0.0, 0.75]), "hand-made"), kind="edge"))
     add(Check("kl_divergence", "q = 0 where p > 0 gives inf", _check_kl_divergence(
         np.array([0.5, 0.5]), np.array([1.0, 0.0]), "hand-made"), kind="edge"))
     rng = np.random.default_rng(101)
@@ -241,4 +243,15 @@ def build(seeds: Seeds) -> list[Check]:
         )
         add(Check("policy_kl", name, _check_policy_kl(random_case, case.describe(), snippet),
                   kind="hidden" if case.hidden else "random"))
+
+    sharp = cases.MDPCase(203, 3, 3, num_features=4, theta_scale=1000.0)
+
+    def sharp_case() -> tuple:
+        mdp, policy, theta0 = sharp.build()
+        return mdp, policy, theta0, sharp.second_theta()
+
+    add(Check("policy_kl", "near-deterministic policies (|theta| ~ 1000): no overflow", _check_policy_kl(
+        sharp_case, sharp.describe() + ", theta of size ~1000", sharp.snippet(
+            f"theta2 = theta + 0.5 * np.random.default_rng({sharp.seed + 1}).standard_normal(policy.num_features)\n"
+            "policy_kl(mdp, policy, theta, theta2)")), kind="edge"))
     return checks

@@ -15,7 +15,7 @@ import numpy as np
 
 from solutions import npg as ref
 from solutions.fisher import fisher_information
-from solutions.mdp import discounted_state_distribution, objective, policy_gradient
+from solutions.mdp import TabularMDP, discounted_state_distribution, objective, policy_gradient
 
 from ...engine.compare import Tolerance, call_failure, diagnose, format_value, mismatch, numeric_value
 from ...engine.sandbox import FVP, RNG
@@ -145,6 +145,35 @@ def _check_sampler(build: Builder, n: int, seed: int, label: str, snippet: Optio
     return run
 
 
+def _check_sampler_reproducible(build: Builder, n: int, seed: int, label: str, snippet: Optional[str]) -> Callable:
+    """Two calls with generators of the same seed must return the same samples: every random number
+    comes from the ``rng`` argument (np.random's global state or a new generator breaks this)."""
+    def run(ctx: Context) -> Outcome:
+        mdp, policy, theta = build()
+        inputs = f"{label}; theta = {format_value(theta)}; n = {n}; rng = np.random.default_rng({seed}), twice"
+        values = []
+        for _ in range(2):
+            result = ctx.call("sample_state_actions", mdp, policy, theta, n, RNG(seed), timeout=20.0)
+            if not result.ok:
+                return call_failure(result, "sample_state_actions", inputs)
+            if not (isinstance(result.value, list) and len(result.value) == 2):
+                return Outcome(False, "Your sample_state_actions must return a pair (states, actions); it returned "
+                               f"{format_value(result.value)}.\nInput: {inputs}")
+            values.append([np.asarray(v) for v in result.value])
+        same = all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(*values))
+        if same:
+            return Outcome(True)
+        message = (f"Your sample_state_actions returned different samples for two generators with the same seed.\n"
+                   f"Input: {inputs}\nDraw every random number from the rng argument (rng.random, rng.choice, "
+                   "rng.geometric), not from np.random or a new generator: the grader and your notebook must be "
+                   "able to reproduce the samples.")
+        if snippet:
+            message += "\nReproduce it in your notebook:\n    " + snippet.replace("\n", "\n    ")
+        return Outcome(False, message)
+
+    return run
+
+
 def _sampler_message(inputs: str, exact: np.ndarray, freq: np.ndarray, detail: str, found: Any,
                      snippet: Optional[str]) -> str:
     lines = [
@@ -220,6 +249,8 @@ def _expect_direction(result: Any, F: np.ndarray, g: np.ndarray, expected: np.nd
         found = mistake("inv_on_singular")
     if found is None and not np.all(np.isfinite(got)) and not np.any(g):
         found = mistake("no_zero_guard")
+    if found is None and not np.any(got) and np.any(expected) and func == "trust_region_step":
+        found = mistake("small_gradient_no_step")
     singular_note = (" F is singular here, so directions are compared through F v and g . v (any v with the same "
                      "F v and g . v changes the policy the same way).") if _singular(F) else ""
     lines = (f"Compared: F v and g . v. Expected [F v, g . v] = {format_value(want)}; got {format_value(have)}."
@@ -300,6 +331,41 @@ def _check_step(system: Callable[[], tuple], delta: float, label: str, snippet: 
     return run
 
 
+SCALES = (1e-12, 1e-6, 1e6, 1e12)
+
+
+def _check_scaled(part: str, system: Callable[[], tuple], delta: float, label: str, snippet: str) -> Callable:
+    """Metamorphic check: for every c > 0, ``trust_region_step(F, c g, delta)`` is the same step (its
+    scale sqrt(delta / g^T F^+ g) absorbs c) and ``npg_direction(F, c g) = c F^+ g`` (linear in g).
+    No fixed threshold on the size of g survives c from 1e-12 to 1e12 (e.g. ``np.allclose(g, 0)``)."""
+    def run(ctx: Context) -> Outcome:
+        F, g = system()
+        for c in SCALES:
+            gc = c * g
+            inputs = f"{label}, with g scaled by c = {c:g}; F {format_value(F)}, g = {c:g} * {format_value(g)}"
+            call = (f"trust_region_step(F, {c:g} * g, {delta:g})" if part == "trust_region_step"
+                    else f"npg_direction(F, {c:g} * g)")
+            reproduce = snippet + call
+            if part == "trust_region_step":
+                expected = ref.trust_region_step(F, gc, delta)
+                outcome = _expect_direction(ctx.call(part, F, gc, delta), F, gc, expected, func=part, inputs=inputs,
+                                            alternatives=_step_alternatives(F, gc, delta), reproduce=reproduce,
+                                            constraint=delta)
+            else:
+                expected = ref.npg_direction(F, gc)
+                outcome = _expect_direction(ctx.call(part, F, gc), F, gc, expected, func=part, inputs=inputs,
+                                            alternatives=[(mistake("plain_gradient"), gc)], reproduce=reproduce)
+            if not outcome.passed:
+                relation = ("the step does not depend on the size of g: trust_region_step(F, c g, delta) = "
+                            "trust_region_step(F, g, delta) for every c > 0" if part == "trust_region_step" else
+                            "the direction is linear in g: npg_direction(F, c g) = c npg_direction(F, g)")
+                outcome.message += f"\nWhy this case: {relation}."
+                return outcome
+        return Outcome(True)
+
+    return run
+
+
 # ----------------------------------------------------------------------------------------------
 # conjugate_gradient
 # ----------------------------------------------------------------------------------------------
@@ -318,7 +384,7 @@ def _steepest_descent(F: np.ndarray, g: np.ndarray, iters: int) -> np.ndarray:
 
 
 def _check_cg(system: Callable[[], tuple], iters: int, label: str, snippet: Optional[str],
-              rtol: float = 1e-5) -> Callable:
+              rtol: float = 1e-5, stop_tol: Optional[float] = None) -> Callable:
     def run(ctx: Context) -> Outcome:
         F, g = system()
         calls = []
@@ -327,9 +393,11 @@ def _check_cg(system: Callable[[], tuple], iters: int, label: str, snippet: Opti
             calls.append(1)
             return F @ v
 
-        expected = ref.conjugate_gradient(counted, g, iters=iters)
-        inputs = f"{label}; F {format_value(F)} (reached only through fvp), g {format_value(g)}, iters = {iters}"
-        result = ctx.call("conjugate_gradient", FVP(F), g, iters=iters, fvp=F)
+        extra = {} if stop_tol is None else {"tol": stop_tol}
+        expected = ref.conjugate_gradient(counted, g, iters=iters, **extra)
+        inputs = (f"{label}; F {format_value(F)} (reached only through fvp), g {format_value(g)}, iters = {iters}"
+                  + ("" if stop_tol is None else f", tol = {stop_tol:g} (stop as soon as r^T r < tol)"))
+        result = ctx.call("conjugate_gradient", FVP(F), g, iters=iters, fvp=F, **extra)
         got, failure = numeric_value(result, "conjugate_gradient", inputs, shape=g.shape)
         if failure is not None:
             return failure
@@ -537,6 +605,16 @@ def _example(theta: float, mu0: tuple = (0.5, 0.5)) -> Builder:
     return build
 
 
+def _scaled_rewards(build: Callable[[], tuple], c: float) -> Callable[[], tuple]:
+    """The case of ``build`` with rewards times ``c`` > 0: g scales by c, F does not, so every
+    trust-region step, hence the trajectory, is unchanged (a size threshold on g shows here)."""
+    def scaled() -> tuple:
+        mdp, policy, theta = build()
+        return TabularMDP(mdp.P, c * mdp.r, mdp.gamma, mdp.mu0), policy, theta
+
+    return scaled
+
+
 def _fixed(F: np.ndarray, g: np.ndarray) -> Callable[[], tuple]:
     return lambda: (F, g)
 
@@ -574,6 +652,12 @@ def build(seeds: Seeds) -> list[Check]:
         public_sampler.build, SAMPLES, 405, public_sampler.describe(),
         public_sampler.snippet(f"states, actions = sample_state_actions(mdp, policy, theta, {SAMPLES}, "
                                "np.random.default_rng(405))")), kind="random"))
+    add(Check("sample_state_actions", "the same rng seed gives the same samples", _check_sampler_reproducible(
+        public_sampler.build, 2000, 407, public_sampler.describe(),
+        public_sampler.snippet("a = sample_state_actions(mdp, policy, theta, 2000, np.random.default_rng(407))\n"
+                               "b = sample_state_actions(mdp, policy, theta, 2000, np.random.default_rng(407))\n"
+                               "print(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))")),
+        kind="random", weight=0.5))
     hidden_sampler = cases.MDPCase(hidden("sampler/0"), 4, 3, num_features=3, gamma=0.85, hidden=True)
     add(Check("sample_state_actions", "hidden random MDP", _check_sampler(
         hidden_sampler.build, SAMPLES, hidden("sampler/rng") % 2**31, hidden_sampler.describe(), None),
@@ -601,6 +685,15 @@ def build(seeds: Seeds) -> list[Check]:
         _fixed(np.zeros((1, 1)), np.zeros(1)), 0.0, "F = [[0]], g = [0]",
         "npg_direction(np.zeros((1, 1)), np.zeros(1))"),
         kind="edge"))
+    add(Check("npg_direction", "g scaled by c = 1e-12 ... 1e12: the direction scales with c", _check_scaled(
+        "npg_direction", lambda: _mdp_system(feat.build), 0.0, feat.describe(),
+        feat.snippet("F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n") or ""),
+        kind="random"))
+    over = cases.MDPCase(415, 2, 2, num_features=6)
+    add(Check("npg_direction", "more features than state-action pairs: F singular without exact zeros",
+              _check_direction(lambda: _mdp_system(over.build), 0.0, over.describe(), over.snippet(
+                  "F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n"
+                  "npg_direction(F, g)")), kind="random"))
     htab = cases.MDPCase(hidden("npg_direction/0"), 4, 3, hidden=True)
     add(Check("npg_direction", "hidden random tabular MDP (singular F)", _check_direction(
         lambda: _mdp_system(htab.build), 0.0, htab.describe(), None), kind="hidden"))
@@ -621,6 +714,10 @@ def build(seeds: Seeds) -> list[Check]:
     zero_F, _ = _spd_system(414, 3)()
     add(Check("trust_region_step", "zero gradient: no step", _check_step(
         _fixed(zero_F, np.zeros(3)), 0.01, "random SPD F (seed 414), g = 0", None), kind="edge"))
+    step_snippet = feat.snippet("F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n")
+    add(Check("trust_region_step", "g scaled by c = 1e-12 ... 1e12: the same step", _check_scaled(
+        "trust_region_step", lambda: _mdp_system(feat.build), 0.05, feat.describe(), step_snippet or ""),
+        kind="random", weight=2.0))
     hfeat = cases.MDPCase(hidden("trust_region_step/0"), 5, 3, num_features=4, hidden=True)
     add(Check("trust_region_step", "hidden random MDP", _check_step(
         lambda: _mdp_system(hfeat.build), 0.03, hfeat.describe(), None), kind="hidden"))
@@ -635,6 +732,8 @@ def build(seeds: Seeds) -> list[Check]:
     add(Check("conjugate_gradient", "g = e1 (r^T r = 1 at the start), k = 5, iters = 3", _check_cg(
         lambda: (_spd_system(424, 5)()[0], np.eye(5)[0]), 3, "random SPD F (seed 424), g = e1", None),
         kind="random"))
+    add(Check("conjugate_gradient", "k = 6, tol = 0.5: stops as soon as r^T r < tol", _check_cg(
+        _spd_system(425, 6), 10, "random SPD F (seed 425), k = 6", None, stop_tol=0.5), kind="random"))
     add(Check("conjugate_gradient", "the Fisher matrix of a random MDP with features", _check_cg(
         lambda: _mdp_system(feat.build), 4, feat.describe(), None, rtol=1e-5), kind="random"))
     add(Check("conjugate_gradient", "hidden SPD system", _check_cg(
@@ -657,6 +756,10 @@ def build(seeds: Seeds) -> list[Check]:
     add(Check("natural_policy_gradient", "random MDP with features, 6 iterations", _check_npg(
         feat.build, 0.05, 6, feat.describe(),
         feat.snippet("natural_policy_gradient(mdp, policy, theta, 0.05, 6)")), kind="random"))
+    add(Check("natural_policy_gradient", "rewards scaled by 1e-9: the same trajectory", _check_npg(
+        _scaled_rewards(feat.build, 1e-9), 0.05, 4, feat.describe() + ", rewards r scaled by 1e-9",
+        feat.snippet("mdp = TabularMDP(mdp.P, 1e-9 * mdp.r, mdp.gamma, mdp.mu0)\n"
+                     "natural_policy_gradient(mdp, policy, theta, 0.05, 4)")), kind="random"))
     hnpg = cases.MDPCase(hidden("natural_policy_gradient/0"), 4, 3, num_features=5, hidden=True)
     add(Check("natural_policy_gradient", "hidden random MDP", _check_npg(
         hnpg.build, 0.04, 5, hnpg.describe(), None), kind="hidden"))
