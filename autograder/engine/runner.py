@@ -121,12 +121,15 @@ def grade_submission(
         context = Context(box, suite)
         for check in suite.checks:
             t0 = time.monotonic()
+            context.modified.clear()
             try:
                 outcome = check.run(context)
             except Exception:  # a bug in the suite must not lose the other checks
                 outcome = Outcome(False, "Autograder failed on this check (not your fault; tell the course staff):\n"
                                   + traceback.format_exc(limit=3))
                 report.error = "a check of the suite failed"
+            if context.modified:
+                outcome = modified_inputs(outcome, context.modified)
             results.append(CheckResult(check, outcome, 0.0, 0.0, time.monotonic() - t0))
             if on_part_done is not None and _last_check_of_part(suite, len(results) - 1):
                 on_part_done(_partial(report))
@@ -135,6 +138,30 @@ def grade_submission(
     _score(report)
     report.seconds = time.monotonic() - start
     return report
+
+
+MODIFIES_INPUT = "modifies_input"
+
+
+def modified_inputs(outcome: Outcome, modified: Sequence[tuple[str, str]]) -> Outcome:
+    """``outcome`` failed (or its message extended) because calls changed their arguments in place.
+
+    The values returned may be right, but the caller's arrays are corrupted (a notebook that plots a
+    second run from ``theta0`` starts from the wrong point): the rule is stated in the handout.
+    """
+    lines = []
+    for func, name in modified:
+        if "." in name:  # an attribute of the MDP or the policy
+            lines.append(f"Your {func} changed `{name}` (an attribute of an argument). Never write into the MDP or "
+                         "the policy you are given; work on copies.")
+        else:
+            lines.append(f"Your {func} changed its argument `{name}` in place: the caller's array is now different. "
+                         f"`x = {name}` makes an alias, not a copy, so `x += ...` or `x[i] = ...` writes into "
+                         f"{name} itself; use `x = {name}.copy()` (or `x = x + ...`).")
+    message = "\n".join(lines) + "\nArguments must be unchanged after the call (see the handout's rules)."
+    if outcome.passed:
+        return Outcome(False, "Your result is right, but:\n" + message, MODIFIES_INPUT)
+    return Outcome(False, outcome.message + "\n" + message, outcome.mistake or MODIFIES_INPUT)
 
 
 def _last_check_of_part(suite: Suite, index: int) -> bool:

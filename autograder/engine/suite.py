@@ -126,6 +126,8 @@ class Context:
         self.sandbox = sandbox
         self.suite = suite
         self.timed_out: dict[str, str] = {}  # part -> the timeout message of its first timed-out call
+        # (function, argument) pairs that calls changed in place since the runner last cleared it
+        self.modified: list[tuple[str, str]] = []
 
     def call(
         self,
@@ -144,6 +146,7 @@ class Context:
         result = self.sandbox.call(p.module, p.func, args, kwargs, fvp_matrix=fvp, timeout=timeout)
         if result.kind == "timeout":
             self.timed_out[part] = result.error
+        self.modified += [(p.func, name) for name in result.modified if (p.func, name) not in self.modified]
         return result
 
 
