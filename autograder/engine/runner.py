@@ -6,6 +6,12 @@ Scoring rules, on top of pass/fail per check:
 * anti-hard-coding: points for the lecture-example checks of a part count only if the part also
   passes at least one random or hidden case (an implementation that only knows the example's
   published values earns nothing for them);
+* no free points: the public checks of a part (example, edge and public random cases, whose
+  expected values the feedback prints) count in the score in proportion to the part's hidden
+  checks that pass (by weight). A submission that replays the values printed to earlier
+  submissions passes the public checks and no hidden one, so it scores 0; a correct one loses
+  nothing. The withheld points are recorded on the part's failing hidden checks (whose output
+  students see after the due date), and the public checks keep their own verdicts;
 * a failed check of a part whose dependencies also fail says to fix the dependency first.
 """
 
@@ -50,9 +56,11 @@ class GradeReport:
     seconds: float = 0.0
     error: Optional[str] = None  # the grader itself failed (results are partial)
 
+    withheld: dict[str, float] = field(default_factory=dict)  # part -> public points withheld (no free points)
+
     @property
     def score(self) -> float:
-        return sum(r.score for r in self.results)
+        return sum(r.score for r in self.results) - sum(self.withheld.values())
 
     @property
     def max_score(self) -> float:
@@ -63,6 +71,8 @@ class GradeReport:
         scores = {p.name: [0.0, p.points] for p in self.suite.parts}
         for r in self.results:
             scores[r.check.part][0] += r.score
+        for part, points in self.withheld.items():
+            scores[part][0] -= points
         return {k: (v[0], v[1]) for k, v in scores.items()}
 
     def mistakes(self) -> list[str]:
@@ -207,6 +217,7 @@ def _checkout_folder() -> list[Path]:
 
 def _score(report: GradeReport) -> None:
     suite = report.suite
+    report.withheld.clear()
     weights: dict[str, float] = {}
     for r in report.results:
         weights[r.check.part] = weights.get(r.check.part, 0.0) + r.check.weight
@@ -233,6 +244,7 @@ def _score(report: GradeReport) -> None:
                         "(if the example's values are hard-coded, that is why).",
                     )
                     failures[part.name] = failures.get(part.name, 0) + 1
+        _withhold_public_points(report, part.name, mine)
         for r in mine:
             if r.outcome.passed:
                 continue
@@ -243,3 +255,26 @@ def _score(report: GradeReport) -> None:
                         f"if {part.name} calls it, fix {dep} first."
                     )
                     break
+
+
+def _withhold_public_points(report: GradeReport, part: str, mine: list[CheckResult]) -> None:
+    """No free points: the part's public points count in proportion to its hidden checks that pass.
+
+    ``withheld = public points x (failed hidden weight / hidden weight)``; the explanation goes on
+    the failing hidden checks only, so the visible output says nothing that comes from hidden cases.
+    """
+    hidden = [r for r in mine if r.check.kind == "hidden"]
+    weight = sum(r.check.weight for r in hidden)
+    failed = [r for r in hidden if not r.outcome.passed]
+    if not weight or not failed:
+        return
+    public = sum(r.score for r in mine if r.check.kind != "hidden")
+    points = public * sum(r.check.weight for r in failed) / weight
+    if points <= 0:
+        return
+    report.withheld[part] = points
+    for r in failed:
+        r.outcome.message += (
+            f"\nNo free points: {part}'s public checks count only in proportion to its hidden checks that pass; "
+            f"{points:.2f} of their points were withheld because hidden checks like this one fail."
+        )

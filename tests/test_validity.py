@@ -1,0 +1,118 @@
+"""Grade validity against code nobody here wrote (issue 11): no free points, inputs unchanged,
+each NPG step judged where it is taken, metamorphic relations that no fixed threshold can dodge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from submissions.replay import record_public_answers, replay_submission
+
+from autograder.grade import grade
+from autograder.suites.npg import npg_checks
+
+SECRET = b"test-secret"
+
+
+def test_replaying_public_answers_earns_nothing(tmp_path: Path) -> None:
+    """A submission that returns, call by call, every public check's expected value passes the
+    public checks but no hidden one: its parts' public points are withheld and it scores ~0
+    (the former rule, which only guarded the lecture example, gave it 54.6 / 100)."""
+    answers = record_public_answers(tmp_path, SECRET, "replay-target")
+    report, results = grade(replay_submission(tmp_path, answers), secret=SECRET, identity="replay-attacker")
+    public = [r for r in report.results if r.check.kind != "hidden"]
+    assert sum(r.outcome.passed for r in public) >= len(public) * 0.8  # the replay does pass the public checks
+    assert not any(r.outcome.passed for r in report.results if r.check.kind == "hidden")
+    assert report.score <= 1.0
+    assert results["score"] <= 1.0
+
+
+def _system(seed: int, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """A random MDP's exact F and g (log-linear features; F positive definite)."""
+    from autograder.suites.npg import cases
+    from solutions.fisher import fisher_information
+    from solutions.mdp import policy_gradient
+
+    mdp, policy, theta = cases.MDPCase(seed, 4, 3, num_features=k).build()
+    return fisher_information(mdp, policy, theta), policy_gradient(mdp, policy, theta)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_step_judge_accepts_correct_steps_however_computed(seed: int) -> None:
+    """The reference step, one from numpy's default pinv, and one computed in float32 are all
+    trust-region steps (their backward errors are ~1e-16 and ~1e-7 of ||F||, within ETA = 1e-5)."""
+    from solutions.npg import trust_region_step
+
+    F, g = _system(seed)
+    delta = 0.05
+    v = np.linalg.pinv(F) @ g
+    single = np.linalg.pinv(F.astype(np.float32)) @ g.astype(np.float32)
+    steps = [trust_region_step(F, g, delta), np.sqrt(delta / (g @ v)) * v,
+             (np.sqrt(np.float32(delta) / (g.astype(np.float32) @ single)) * single).astype(float)]
+    for D in steps:
+        assert npg_checks._judge_step(F, g, delta, D, rounding=0.0) is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_step_judge_rejects_the_mistakes(seed: int) -> None:
+    """TRPO's 2 delta, a missing square root, the plain gradient, no step for a non-zero gradient and
+    a step against g each break F D = s g or D^T F D = delta by order 1, far outside the tolerance."""
+    from solutions.npg import trust_region_step
+
+    F, g = _system(seed)
+    delta = 0.05
+    D = trust_region_step(F, g, delta)
+    v = np.linalg.pinv(F) @ g
+    wrong = {"trpo": np.sqrt(2.0) * D, "no sqrt": delta / (g @ v) * v, "plain gradient": np.sqrt(delta / (g @ g)) * g,
+             "no step": np.zeros_like(g), "downhill": -D}
+    for name, step in wrong.items():
+        assert npg_checks._judge_step(F, g, delta, step, rounding=0.0) is not None, name
+
+
+def test_step_judge_is_invariant_to_the_size_of_g() -> None:
+    """The step does not depend on the scale of g: scaled by 1e-12 or 1e12, the same D passes,
+    and D = 0 fails (an np.allclose(g, 0) guard)."""
+    from solutions.npg import trust_region_step
+
+    F, g = _system(4)
+    D = trust_region_step(F, g, 0.05)
+    for c in npg_checks.SCALES:
+        assert npg_checks._judge_step(F, c * g, 0.05, D, rounding=0.0) is None
+        assert npg_checks._judge_step(F, c * g, 0.05, np.zeros_like(g), rounding=0.0) is not None
+
+
+def test_child_reports_arguments_changed_in_place() -> None:
+    """The child's snapshot names an aliased array (theta = theta0; theta += D) and a changed
+    attribute of the MDP, and nothing for an untouched argument."""
+    import importlib.util
+    import sys
+
+    import solutions.mdp
+    from autograder.engine import child
+
+    spec = importlib.util.spec_from_file_location("mdp", solutions.mdp.__file__)
+    module = importlib.util.module_from_spec(spec)
+    saved = sys.modules.get("mdp")
+    sys.modules["mdp"] = module
+    try:
+        spec.loader.exec_module(module)
+        mdp, policy = module.example_mdp()
+    finally:
+        if saved is None:
+            sys.modules.pop("mdp", None)
+        else:
+            sys.modules["mdp"] = saved
+
+    def npg(mdp: object, policy: object, theta0: np.ndarray, delta: float) -> np.ndarray:
+        theta = theta0
+        theta += 1.0
+        mdp.r[0, 0] = 5.0
+        return theta
+
+    theta0 = np.zeros(1)
+    named = child._argument_names(npg, [mdp, policy, theta0, 0.1], {})
+    before = [(name, child._snapshot(value)) for name, value in named]
+    npg(mdp, policy, theta0, 0.1)
+    changed = [c for (name, value), (_, snap) in zip(named, before) for c in child._changes(name, value, snap)]
+    assert changed == ["mdp.r", "theta0"]
