@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from submissions import build
 from submissions.replay import record_public_answers, replay_submission
 
 from autograder.grade import grade
@@ -116,3 +117,42 @@ def test_child_reports_arguments_changed_in_place() -> None:
     npg(mdp, policy, theta0, 0.1)
     changed = [c for (name, value), (_, snap) in zip(named, before) for c in child._changes(name, value, snap)]
     assert changed == ["mdp.r", "theta0"]
+
+
+def test_late_due_date_decides_when_hidden_checks_appear(tmp_path: Path) -> None:
+    """Gradescope shows after_due_date tests after the late due date when one is set."""
+    import json
+    from datetime import datetime, timezone
+
+    from autograder.bundle.gradescope import read_metadata
+
+    path = tmp_path / "submission_metadata.json"
+    path.write_text(json.dumps({"id": 5, "assignment": {"due_date": "2024-03-08T23:59:00Z",
+                                                         "late_due_date": "2024-03-10T23:59:00Z"}}))
+    assert read_metadata(path).last_due_date == datetime(2024, 3, 10, 23, 59, tzinfo=timezone.utc)
+    path.write_text(json.dumps({"id": 5, "assignment": {"due_date": "2024-03-08T23:59:00Z"}}))
+    assert read_metadata(path).last_due_date == datetime(2024, 3, 8, 23, 59, tzinfo=timezone.utc)
+
+
+def test_students_summary_says_nothing_from_hidden_checks(tmp_path: Path) -> None:
+    """Before hidden checks are shown, the summary counts public checks only, names no mistake
+    found by a hidden check, says how many hidden checks ran, and uses student-facing names."""
+    from submissions.wrong import WRONG
+
+    from autograder.engine.results import gradescope_results, summary_text
+
+    spec = next(s for s in WRONG if "sampler_t_starts_at_1" in s.lose.get("sample_state_actions", ()))
+    report, _ = grade(build(spec, tmp_path / spec.name), secret=SECRET, identity="summary")
+    hidden = [r for r in report.results if r.check.kind == "hidden"]
+    hidden_only = {r.outcome.mistake for r in hidden} - {r.outcome.mistake for r in report.results
+                                                         if r.check.kind != "hidden"}
+    # make one hidden check report a mistake no public check reports
+    hidden[0].outcome.mistake = "fisher_centred"
+    text = summary_text(report, hidden_shown=False)
+    assert f"{len(hidden)} hidden checks run; shown after the due date" in text
+    assert "sampler_t_starts_at_1" not in text and "t starting at 1" in text
+    assert "centred" not in text and not any(report.suite.mistake_title(m) in text for m in hidden_only if m)
+    public = sum(r.check.part == "sample_state_actions" and r.check.kind != "hidden" for r in report.results)
+    assert f"/{public} public checks passed" in text
+    assert "centred" in summary_text(report, hidden_shown=True)
+    assert gradescope_results(report)["output"] == text

@@ -150,7 +150,7 @@ def grade_submission(
     return report
 
 
-MODIFIES_INPUT = "modifies_input"
+MODIFIES_INPUT = "modifies_input"  # its student-facing name is in suite.ENGINE_MISTAKES
 
 
 def modified_inputs(outcome: Outcome, modified: Sequence[tuple[str, str]]) -> Outcome:
@@ -183,7 +183,7 @@ def _partial(report: GradeReport) -> GradeReport:
     """A scored copy of ``report`` restricted to the parts whose checks have all run."""
     done = {r.check.part for r in report.results} - {c.part for c in report.suite.checks[len(report.results):]}
     suite = Suite(report.suite.name, [p for p in report.suite.parts if p.name in done],
-                  [c for c in report.suite.checks if c.part in done])
+                  [c for c in report.suite.checks if c.part in done], report.suite.mistake_titles)
     results = [copy.deepcopy(r) for r in report.results if r.check.part in done]
     partial = GradeReport(suite, results, report.submission, report.identity, report.isolation,
                           notes=list(report.notes))
