@@ -136,3 +136,37 @@ def test_correct_but_different_passes_hidden_cases_of_other_identities(name: str
     for i in range(identities):
         failures = run_in_process(folder, b"robustness", f"student-{i}")
         assert not failures, "\n".join(f"{part}: {check}\n{outcome.message}" for part, check, outcome in failures)
+
+
+def test_every_failed_visible_check_gives_a_snippet_that_runs(graded: dict) -> None:
+    """Issue 11: each failed public check (hand-built MDPs included, rebuilt from arrays) prints code
+    the student can paste into the notebook; here it runs against the reference functions."""
+    import numpy as np
+
+    import solutions
+    import solutions.mdp
+
+    namespace = {"np": np, **{n: getattr(solutions.mdp, n) for n in solutions.mdp.__all__}}
+    namespace.update({n: getattr(solutions, n) for n in solutions.__all__ if callable(getattr(solutions, n))})
+    missing, broken, seen = [], [], set()
+    for spec in WRONG:
+        report, _ = _grade(spec, graded)
+        for r in report.results:
+            if r.outcome.passed or r.check.kind == "hidden" or r.outcome.mistake == "modifies_input":
+                continue
+            if "Passes the lecture example" in r.outcome.message:
+                continue  # a scoring rule, not a call to reproduce
+            if "Reproduce it in your notebook:" not in r.outcome.message:
+                missing.append(f"{spec.name}: {r.check.part}: {r.check.name}")
+                continue
+            snippet = r.outcome.message.split("Reproduce it in your notebook:\n", 1)[1]
+            code = "\n".join(line[4:] for line in snippet.splitlines() if line.startswith("    "))
+            if code in seen:
+                continue
+            seen.add(code)
+            try:
+                exec(compile(code, "<snippet>", "exec"), dict(namespace))  # noqa: S102 - our own feedback text
+            except Exception as exc:  # noqa: BLE001 - reported with the snippet
+                broken.append(f"{spec.name}: {r.check.name}: {type(exc).__name__}: {exc}\n{code}")
+    assert not missing, "\n".join(missing)
+    assert not broken, "\n\n".join(broken)

@@ -79,17 +79,20 @@ _FAILURES = {
 }
 
 
-def call_failure(result: CallResult, func: str, inputs: str) -> Outcome:
-    """The feedback for a call that gave no value."""
+def call_failure(result: CallResult, func: str, inputs: str, reproduce: Optional[str] = None) -> Outcome:
+    """The feedback for a call that gave no value (with the snippet that makes the call, if any)."""
     what = _FAILURES.get(result.kind, "failed")
     message = f"Your {func} {what}.\nInput: {inputs}"
     if result.error:
         message += f"\n{result.error}"
+    if reproduce:
+        message += "\nReproduce it in your notebook:\n    " + reproduce.replace("\n", "\n    ")
     return Outcome(False, message)
 
 
 def numeric_value(
-    result: CallResult, func: str, inputs: str, shape: Optional[tuple[int, ...]] = None, integer: bool = False
+    result: CallResult, func: str, inputs: str, shape: Optional[tuple[int, ...]] = None, integer: bool = False,
+    reproduce: Optional[str] = None,
 ) -> tuple[Optional[np.ndarray], Optional[Outcome]]:
     """The call's value as a float (or integer) array of the expected shape, or the failure to report.
 
@@ -97,7 +100,7 @@ def numeric_value(
     allowed here (they are compared with the expected value, which may itself be inf).
     """
     if not result.ok:
-        return None, call_failure(result, func, inputs)
+        return None, call_failure(result, func, inputs, reproduce)
     value = result.value
     if value is None:
         return None, Outcome(False, f"Your {func} returned None; expected {'a number' if shape == () else 'an array'}"
@@ -180,7 +183,7 @@ def expect_close(
 ) -> Outcome:
     """Pass when the call returned ``expected`` (same shape, within ``tol``; inf must match inf)."""
     expected = np.asarray(expected, dtype=float)
-    got, failure = numeric_value(result, func, inputs, shape=expected.shape)
+    got, failure = numeric_value(result, func, inputs, shape=expected.shape, reproduce=reproduce)
     if failure is not None:
         return failure
     assert got is not None

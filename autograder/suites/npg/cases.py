@@ -8,7 +8,7 @@ cases describe themselves by kind and shape, never by seed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -65,6 +65,31 @@ class MDPCase:
 
 
 EXAMPLE_SNIPPET = "mdp, policy = example_mdp()\n"
+
+
+def array_literal(x: np.ndarray) -> str:
+    """``np.array([...])`` that rebuilds ``x`` exactly (17 significant digits, never summarised)."""
+    return ("np.array(" + np.array2string(np.asarray(x), separator=", ", precision=17, threshold=10**9,
+                                          max_line_width=110) + ")")
+
+
+def literal_snippet(build: Callable[[], tuple], call: str, theta_name: str = "theta") -> str:
+    """Code that rebuilds a hand-made case (MDP, policy, theta) from arrays, then makes ``call``:
+    what a student pastes to reproduce a failed check on an MDP no seed describes."""
+    mdp, policy, theta = build()
+    return (
+        f"P = {array_literal(mdp.P)}\n"
+        f"r = {array_literal(mdp.r)}\n"
+        f"mdp = TabularMDP(P, r, {float(mdp.gamma)!r}, {array_literal(mdp.mu0)})\n"
+        f"policy = LogLinearPolicy({array_literal(policy.phi)}, {array_literal(policy.mask)})\n"
+        f"{theta_name} = {array_literal(theta)}\n"
+        f"{call}"
+    )
+
+
+def system_snippet(F: np.ndarray, g: np.ndarray, call: str) -> str:
+    """Code that rebuilds a linear system (F, g) from arrays, then makes ``call``."""
+    return f"F = {array_literal(F)}\ng = {array_literal(g)}\n{call}"
 
 
 def example(mu0: tuple[float, float] = (0.5, 0.5)) -> tuple[TabularMDP, LogLinearPolicy]:

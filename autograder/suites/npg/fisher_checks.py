@@ -145,7 +145,8 @@ def build(seeds: Seeds) -> list[Check]:
     add(Check("score_function", "lecture example, theta = 0.7", _check_score(
         _example(0.7), "the lecture's example MDP", ex + "score_function(policy, np.array([0.7]))"), kind="example"))
     add(Check("score_function", "a masked action with non-zero features", _check_score(
-        cases.unreachable_mdp, "3 states, action 1 masked in state 0 (its features are not zero)", None), kind="edge"))
+        cases.unreachable_mdp, "3 states, action 1 masked in state 0 (its features are not zero)",
+        cases.literal_snippet(cases.unreachable_mdp, "score_function(policy, theta)")), kind="edge"))
     add(Check("score_function", "near-deterministic policy (|theta| ~ 1000)", _check_score(
         _random(cases.MDPCase(301, 3, 3, num_features=4, theta_scale=1000.0)),
         "random MDP, seed 301, theta of size ~1000",
@@ -168,7 +169,8 @@ def build(seeds: Seeds) -> list[Check]:
         _example(0.0, (1.0, 0.0)), "the example MDP with mu0 = (1, 0)",
         "mdp, policy = example_mdp(mu0=(1.0, 0.0))\nfisher_information(mdp, policy, np.array([0.0]))"), kind="edge"))
     add(Check("fisher_information", "an unreachable state and a masked action", _check_fisher(
-        cases.unreachable_mdp, "3 states, state 2 unreachable, action 1 masked in state 0", None), kind="edge"))
+        cases.unreachable_mdp, "3 states, state 2 unreachable, action 1 masked in state 0",
+        cases.literal_snippet(cases.unreachable_mdp, "fisher_information(mdp, policy, theta)")), kind="edge"))
     for case, name in (
         (cases.MDPCase(311, 4, 3, num_features=5), "random MDP with features"),
         (cases.MDPCase(312, 3, 2), "random tabular MDP (singular F)"),
@@ -186,7 +188,8 @@ def build(seeds: Seeds) -> list[Check]:
     add(Check("fisher_estimate", "random MDP with features, 200 samples", _check_estimate(
         public_est.build, 200, 323, public_est.describe(), public_est.snippet("")), kind="random"))
     add(Check("fisher_estimate", "a masked action, 100 samples", _check_estimate(
-        cases.unreachable_mdp, 100, 324, "3 states, action 1 masked in state 0", None), kind="edge"))
+        cases.unreachable_mdp, 100, 324, "3 states, action 1 masked in state 0",
+        cases.literal_snippet(cases.unreachable_mdp, "")), kind="edge"))
     hidden_est = cases.MDPCase(seeds.hidden("fisher_estimate/0"), 5, 3, num_features=4, hidden=True)
     add(Check("fisher_estimate", "hidden random MDP, 300 samples", _check_estimate(
         hidden_est.build, 300, seeds.hidden("fisher_estimate/samples") % 2**31, hidden_est.describe(), None),

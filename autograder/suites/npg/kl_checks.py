@@ -12,6 +12,7 @@ from solutions.mdp import discounted_state_distribution
 from ...engine.compare import Tolerance, expect_close, format_value
 from ...engine.suite import Check, Context, Outcome, Seeds
 from . import cases
+from .cases import array_literal
 from .mistakes import mistake
 
 # KL of nearby distributions is a sum of terms of size ~0.1 that nearly cancel: single precision
@@ -39,10 +40,6 @@ def _discrete_mistakes(p: np.ndarray, q: np.ndarray) -> list:
     ]
 
 
-def _array_literal(x: np.ndarray) -> str:
-    return "np.array(" + np.array2string(np.asarray(x), separator=", ", precision=17, threshold=10**6) + ")"
-
-
 def _check_kl_divergence(p: np.ndarray, q: np.ndarray, label: str, hidden: bool = False) -> Callable:
     def run(ctx: Context) -> Outcome:
         expected = ref.kl_divergence(p, q)
@@ -51,7 +48,7 @@ def _check_kl_divergence(p: np.ndarray, q: np.ndarray, label: str, hidden: bool 
             reproduce = None
         else:
             inputs = f"p = {format_value(p)}, q = {format_value(q)}"
-            reproduce = f"kl_divergence({_array_literal(p)}, {_array_literal(q)})"
+            reproduce = f"kl_divergence({array_literal(p)}, {array_literal(q)})"
         return expect_close(
             ctx.call("kl_divergence", p, q), expected, func="kl_divergence", inputs=inputs,
             mistakes=_discrete_mistakes(p, q), reproduce=reproduce, tol=KL_TOL,
@@ -78,7 +75,7 @@ def _check_kl_bernoulli(p: Any, q: Any, label: str, hidden: bool = False) -> Cal
             inputs, reproduce = f"{label}: p of shape {p.shape}, q of shape {q.shape}", None
         else:
             inputs = f"p = {format_value(p)}, q = {format_value(q)}"
-            reproduce = f"kl_bernoulli({_array_literal(p)}, {_array_literal(q)})"
+            reproduce = f"kl_bernoulli({array_literal(p)}, {array_literal(q)})"
         return expect_close(
             ctx.call("kl_bernoulli", p, q), expected, func="kl_bernoulli", inputs=inputs,
             mistakes=_bernoulli_mistakes(p, q), reproduce=reproduce, tol=KL_TOL,
@@ -105,8 +102,8 @@ def _check_kl_gaussian(mu1: Any, mu2: Any, sigma: Any, label: str, hidden: bool 
             inputs, reproduce = f"{label}: mu1 {mu1.shape}, mu2 {mu2.shape}, sigma {np.shape(sigma_arg)}", None
         else:
             inputs = f"mu1 = {format_value(mu1)}, mu2 = {format_value(mu2)}, sigma = {format_value(sigma_arg)}"
-            sig = repr(sigma_arg) if isinstance(sigma_arg, float) else _array_literal(sigma_arg)
-            reproduce = f"kl_gaussian({_array_literal(mu1)}, {_array_literal(mu2)}, {sig})"
+            sig = repr(sigma_arg) if isinstance(sigma_arg, float) else array_literal(sigma_arg)
+            reproduce = f"kl_gaussian({array_literal(mu1)}, {array_literal(mu2)}, {sig})"
         return expect_close(
             ctx.call("kl_gaussian", mu1, mu2, sigma_arg), expected, func="kl_gaussian", inputs=inputs,
             mistakes=candidates, reproduce=reproduce,
@@ -226,7 +223,9 @@ def build(seeds: Seeds) -> list[Check]:
         return mdp, policy, theta, theta + np.array([1.0, -2.0, 0.5])
 
     add(Check("policy_kl", "an unreachable state and a masked action", _check_policy_kl(
-        unreachable_case, "3 states, state 2 unreachable (d(2) = 0), action 1 masked in state 0"), kind="edge"))
+        unreachable_case, "3 states, state 2 unreachable (d(2) = 0), action 1 masked in state 0",
+        cases.literal_snippet(cases.unreachable_mdp, "theta2 = theta + np.array([1.0, -2.0, 0.5])\n"
+                                                     "policy_kl(mdp, policy, theta, theta2)")), kind="edge"))
     for name, case in (
         ("random MDP with features", cases.MDPCase(201, 4, 3, num_features=5)),
         ("random tabular MDP", cases.MDPCase(202, 3, 3)),

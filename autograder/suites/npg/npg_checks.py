@@ -106,7 +106,7 @@ def _check_sampler(build: Builder, n: int, seed: int, label: str, snippet: Optio
             inputs = f"{label}; n = {n}"
         result = ctx.call("sample_state_actions", mdp, policy, theta, n, RNG(seed), timeout=20.0)
         if not result.ok:
-            return call_failure(result, "sample_state_actions", inputs)
+            return call_failure(result, "sample_state_actions", inputs, snippet)
         value = result.value
         if not (isinstance(value, list) and len(value) == 2):
             return Outcome(False, "Your sample_state_actions must return a pair (states, actions) of integer "
@@ -155,7 +155,7 @@ def _check_sampler_reproducible(build: Builder, n: int, seed: int, label: str, s
         for _ in range(2):
             result = ctx.call("sample_state_actions", mdp, policy, theta, n, RNG(seed), timeout=20.0)
             if not result.ok:
-                return call_failure(result, "sample_state_actions", inputs)
+                return call_failure(result, "sample_state_actions", inputs, snippet)
             if not (isinstance(result.value, list) and len(result.value) == 2):
                 return Outcome(False, "Your sample_state_actions must return a pair (states, actions); it returned "
                                f"{format_value(result.value)}.\nInput: {inputs}")
@@ -222,9 +222,9 @@ def _expect_direction(result: Any, F: np.ndarray, g: np.ndarray, expected: np.nd
         elif not np.any(g) and "division" in result.error.lower():  # e.g. ZeroDivisionError for g = 0
             m = mistake("no_zero_guard")
         if m is not None:
-            out = call_failure(result, func, inputs)
+            out = call_failure(result, func, inputs, reproduce)
             return Outcome(False, out.message + f"\nLikely mistake: {m.title}. {m.hint}", m.key)
-    got, failure = numeric_value(result, func, inputs, shape=expected.shape)
+    got, failure = numeric_value(result, func, inputs, shape=expected.shape, reproduce=reproduce)
     if failure is not None:
         return failure
     assert got is not None
@@ -384,7 +384,7 @@ def _steepest_descent(F: np.ndarray, g: np.ndarray, iters: int) -> np.ndarray:
 
 
 def _check_cg(system: Callable[[], tuple], iters: int, label: str, snippet: Optional[str],
-              rtol: float = 1e-5, stop_tol: Optional[float] = None) -> Callable:
+              rtol: float = 1e-5, stop_tol: Optional[float] = None, public: bool = True) -> Callable:
     def run(ctx: Context) -> Outcome:
         F, g = system()
         calls = []
@@ -398,7 +398,11 @@ def _check_cg(system: Callable[[], tuple], iters: int, label: str, snippet: Opti
         inputs = (f"{label}; F {format_value(F)} (reached only through fvp), g {format_value(g)}, iters = {iters}"
                   + ("" if stop_tol is None else f", tol = {stop_tol:g} (stop as soon as r^T r < tol)"))
         result = ctx.call("conjugate_gradient", FVP(F), g, iters=iters, fvp=F, **extra)
-        got, failure = numeric_value(result, "conjugate_gradient", inputs, shape=g.shape)
+        reproduce = snippet
+        if public and reproduce is None:
+            reproduce = cases.system_snippet(F, g, f"conjugate_gradient(lambda v: F @ v, g, iters={iters}"
+                                             + ("" if stop_tol is None else f", tol={stop_tol:g}") + ")")
+        got, failure = numeric_value(result, "conjugate_gradient", inputs, shape=g.shape, reproduce=reproduce)
         if failure is not None:
             return failure
         if result.fvp_calls > iters:
@@ -412,7 +416,7 @@ def _check_cg(system: Callable[[], tuple], iters: int, label: str, snippet: Opti
             return Outcome(True)
         found = diagnose(got, [(mistake("steepest_descent"), _steepest_descent(F, g, iters)),
                                (mistake("plain_gradient"), g)], tol)
-        return mismatch("conjugate_gradient", inputs, expected, got, tol, found, snippet,
+        return mismatch("conjugate_gradient", inputs, expected, got, tol, found, reproduce,
                         f"Your code made {result.fvp_calls} Fisher-vector products (the reference {len(calls)}).")
 
     return run
@@ -527,10 +531,13 @@ def _check_npg(build: Callable[[], tuple], delta: float, iterations: int, label:
             if np.allclose(_signature(mdp, policy, got_short, reach[1:]), _signature(mdp, policy, expected[1:],
                                                                                     reach[1:]), rtol=1e-4):
                 m = mistake("trajectory_without_theta0")
-                return Outcome(False, f"Your natural_policy_gradient returned {iterations} rows; expected "
-                               f"iterations + 1 = {iterations + 1}.\nInput: {inputs}\n"
-                               f"Likely mistake: {m.title}. {m.hint}", m.key)
-        got, failure = numeric_value(result, "natural_policy_gradient", inputs, shape=expected.shape)
+                message = (f"Your natural_policy_gradient returned {iterations} rows; expected iterations + 1 = "
+                           f"{iterations + 1}.\nInput: {inputs}\nLikely mistake: {m.title}. {m.hint}")
+                if snippet:
+                    message += "\nReproduce it in your notebook:\n    " + snippet.replace("\n", "\n    ")
+                return Outcome(False, message, m.key)
+        got, failure = numeric_value(result, "natural_policy_gradient", inputs, shape=expected.shape,
+                                     reproduce=snippet)
         if failure is not None:
             return failure
         assert got is not None
@@ -641,12 +648,17 @@ def build(seeds: Seeds) -> list[Check]:
         ex + f"states, actions = sample_state_actions(mdp, policy, np.array([0.0]), {SAMPLES}, "
              "np.random.default_rng(401))"), kind="example"))
     add(Check("sample_state_actions", "a chain where t = 0, the discount and the horizon matter", _check_sampler(
-        cases.sampler_mdp, SAMPLES, 402, "a 4-state chain from state 0, gamma = 0.8", None), kind="edge", weight=2.0))
+        cases.sampler_mdp, SAMPLES, 402, "a 4-state chain from state 0, gamma = 0.8", cases.literal_snippet(
+            cases.sampler_mdp, f"states, actions = sample_state_actions(mdp, policy, theta, {SAMPLES}, "
+                               "np.random.default_rng(402))")), kind="edge", weight=2.0))
     add(Check("sample_state_actions", "a line of states from state 0: the stopping time matters", _check_sampler(
-        cases.line_mdp, SAMPLES, 406, "6 states in a line from state 0, gamma = 0.9", None), kind="edge", weight=2.0))
+        cases.line_mdp, SAMPLES, 406, "6 states in a line from state 0, gamma = 0.9", cases.literal_snippet(
+            cases.line_mdp, f"states, actions = sample_state_actions(mdp, policy, theta, {SAMPLES}, "
+                            "np.random.default_rng(406))")), kind="edge", weight=2.0))
     add(Check("sample_state_actions", "an unreachable state and a masked action", _check_sampler(
-        cases.unreachable_mdp, SAMPLES, 403, "3 states, state 2 unreachable, action 1 masked in state 0", None),
-        kind="edge"))
+        cases.unreachable_mdp, SAMPLES, 403, "3 states, state 2 unreachable, action 1 masked in state 0",
+        cases.literal_snippet(cases.unreachable_mdp, f"states, actions = sample_state_actions(mdp, policy, theta, "
+                                                     f"{SAMPLES}, np.random.default_rng(403))")), kind="edge"))
     public_sampler = cases.MDPCase(404, 4, 3, num_features=3, gamma=0.8)
     add(Check("sample_state_actions", "random MDP with features", _check_sampler(
         public_sampler.build, SAMPLES, 405, public_sampler.describe(),
@@ -680,7 +692,8 @@ def build(seeds: Seeds) -> list[Check]:
         feat.snippet("F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n"
                      "npg_direction(F, g)")), kind="random"))
     add(Check("npg_direction", "damping = 0.1", _check_direction(
-        _spd_system(413, 4), 0.1, "random SPD F (seed 413)", None), kind="random"))
+        _spd_system(413, 4), 0.1, "random SPD F (seed 413)",
+        cases.system_snippet(*_spd_system(413, 4)(), "npg_direction(F, g, damping=0.1)")), kind="random"))
     add(Check("npg_direction", "F = 0 and g = 0 (example with mu0 = (1, 0)): direction 0", _check_direction(
         _fixed(np.zeros((1, 1)), np.zeros(1)), 0.0, "F = [[0]], g = [0]",
         "npg_direction(np.zeros((1, 1)), np.zeros(1))"),
@@ -713,7 +726,8 @@ def build(seeds: Seeds) -> list[Check]:
                     "trust_region_step(F, g, 0.02)")), kind="random"))
     zero_F, _ = _spd_system(414, 3)()
     add(Check("trust_region_step", "zero gradient: no step", _check_step(
-        _fixed(zero_F, np.zeros(3)), 0.01, "random SPD F (seed 414), g = 0", None), kind="edge"))
+        _fixed(zero_F, np.zeros(3)), 0.01, "random SPD F (seed 414), g = 0",
+        cases.system_snippet(zero_F, np.zeros(3), "trust_region_step(F, g, 0.01)")), kind="edge"))
     step_snippet = feat.snippet("F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n")
     add(Check("trust_region_step", "g scaled by c = 1e-12 ... 1e12: the same step", _check_scaled(
         "trust_region_step", lambda: _mdp_system(feat.build), 0.05, feat.describe(), step_snippet or ""),
@@ -737,7 +751,8 @@ def build(seeds: Seeds) -> list[Check]:
     add(Check("conjugate_gradient", "the Fisher matrix of a random MDP with features", _check_cg(
         lambda: _mdp_system(feat.build), 4, feat.describe(), None, rtol=1e-5), kind="random"))
     add(Check("conjugate_gradient", "hidden SPD system", _check_cg(
-        _spd_system(hidden("conjugate_gradient/0"), 7), 4, "a hidden random SPD F, k = 7", None), kind="hidden"))
+        _spd_system(hidden("conjugate_gradient/0"), 7), 4, "a hidden random SPD F, k = 7", None, public=False),
+        kind="hidden"))
 
     # natural_policy_gradient
     add(Check("natural_policy_gradient", "lecture example from theta = 0, delta = 0.01, 10 iterations", _check_npg(
@@ -748,7 +763,8 @@ def build(seeds: Seeds) -> list[Check]:
         "mdp, policy = example_mdp(mu0=(1.0, 0.0))\nnatural_policy_gradient(mdp, policy, np.array([0.5]), 0.01, 3)"),
         kind="edge"))
     add(Check("natural_policy_gradient", "an unreachable state and a masked action", _check_npg(
-        cases.unreachable_mdp, 0.02, 5, "3 states, state 2 unreachable, action 1 masked in state 0", None),
+        cases.unreachable_mdp, 0.02, 5, "3 states, state 2 unreachable, action 1 masked in state 0",
+        cases.literal_snippet(cases.unreachable_mdp, "natural_policy_gradient(mdp, policy, theta, 0.02, 5)")),
         kind="edge"))
     add(Check("natural_policy_gradient", "random tabular MDP (singular F), 6 iterations", _check_npg(
         tab.build, 0.05, 6, tab.describe(),
