@@ -230,13 +230,15 @@ def _expect_direction(result: Any, F: np.ndarray, g: np.ndarray, expected: np.nd
     assert got is not None
     want = _invariants(F, g, expected)
     have = _invariants(F, g, got)
-    # Backward-error tolerance: a computed v is the exact answer for F + E with ||E|| <= eta ||F||, so
-    # F v and g . v carry an error up to eta ||F|| ||v|| and eta ||g|| ||v|| whatever the entries'
-    # sizes (a fixed atol failed a correct float32 step on small entries of F v).
+    # Backward-error tolerance: a computed v is the exact answer for F + E with ||E|| <= ETA ||F||, so
+    # F v carries an error up to ETA ||F|| ||v|| and g . v up to ETA ||g|| ||v|| whatever the entries'
+    # sizes (a fixed atol failed a correct float32 step on small entries of F v). Each invariant is
+    # divided by its norm (||F||, ||g||) so that one tolerance, ETA ||v||, serves both at any scale.
     size = float(np.linalg.norm(expected))
-    tol = Tolerance(rtol=1e-5, atol=max(ETA * size * max(_norm2(F), float(np.linalg.norm(g))), 1e-300))
+    norms = np.concatenate([np.full(len(g), max(_norm2(F), 1e-300)), [max(float(np.linalg.norm(g)), 1e-300)]])
+    tol = Tolerance(rtol=1e-5, atol=max(ETA * size, 1e-300))
     detail = ""
-    ok = bool(np.all(np.isfinite(got))) and tol.close(have, want)
+    ok = bool(np.all(np.isfinite(got))) and tol.close(have / norms, want / norms)
     if ok and constraint is not None:
         quad = float(got @ F @ got)
         if not np.isclose(quad, constraint, rtol=1e-5, atol=ETA * _norm2(F) * size**2):
@@ -244,13 +246,15 @@ def _expect_direction(result: Any, F: np.ndarray, g: np.ndarray, expected: np.nd
             detail = f"D^T F D = {quad:.8g}, but the trust region needs D^T F D = delta = {constraint:g}."
     if ok:
         return Outcome(True)
-    found = diagnose(have, [(m, _invariants(F, g, np.asarray(alt, float))) for m, alt in alternatives], tol)
+    found = diagnose(have / norms, [(m, _invariants(F, g, np.asarray(alt, float)) / norms) for m, alt in alternatives],
+                     tol)
     if found is None and _singular(F) and np.all(np.isfinite(got)) and _inverted_round_off(F, got, expected):
         found = mistake("inv_on_singular")
     if found is None and not np.all(np.isfinite(got)) and not np.any(g):
         found = mistake("no_zero_guard")
     if found is None and not np.any(got) and np.any(expected) and func == "trust_region_step":
         found = mistake("small_gradient_no_step")
+    tol = Tolerance(rtol=1e-5, atol=float(tol.atol * norms.max()))  # as printed: on the invariants themselves
     singular_note = (" F is singular here, so directions are compared through F v and g . v (any v with the same "
                      "F v and g . v changes the policy the same way).") if _singular(F) else ""
     lines = (f"Compared: F v and g . v. Expected [F v, g . v] = {format_value(want)}; got {format_value(have)}."
@@ -336,30 +340,35 @@ SCALES = (1e-12, 1e-6, 1e6, 1e12)
 
 def _check_scaled(part: str, system: Callable[[], tuple], delta: float, label: str, snippet: str) -> Callable:
     """Metamorphic check: for every c > 0, ``trust_region_step(F, c g, delta)`` is the same step (its
-    scale sqrt(delta / g^T F^+ g) absorbs c) and ``npg_direction(F, c g) = c F^+ g`` (linear in g).
-    No fixed threshold on the size of g survives c from 1e-12 to 1e12 (e.g. ``np.allclose(g, 0)``)."""
+    scale sqrt(delta / g^T F^+ g) absorbs c) and ``trust_region_step(c F, g, delta)`` is that step over
+    sqrt(c); ``npg_direction(F, c g) = c F^+ g`` and ``npg_direction(c F, g) = F^+ g / c``. No fixed
+    threshold on the size of g or F survives c from 1e-12 to 1e12 (``np.allclose(g, 0)``, ``solve(F +
+    1e-10 I, g)``, ``if g^T F^+ g < 1e-8``)."""
     def run(ctx: Context) -> Outcome:
         F, g = system()
-        for c in SCALES:
-            gc = c * g
-            inputs = f"{label}, with g scaled by c = {c:g}; F {format_value(F)}, g = {c:g} * {format_value(g)}"
-            call = (f"trust_region_step(F, {c:g} * g, {delta:g})" if part == "trust_region_step"
-                    else f"npg_direction(F, {c:g} * g)")
-            reproduce = snippet + call
+        for cF, cg in [(1.0, c) for c in SCALES] + [(c, 1.0) for c in (1e-12, 1e12)]:
+            Fc, gc = cF * F, cg * g
+            scaled = f"g scaled by c = {cg:g}" if cF == 1.0 else f"F scaled by c = {cF:g}"
+            inputs = f"{label}, with {scaled}; F {format_value(Fc)}, g {format_value(gc)}"
+            F_text, g_text = ("F" if cF == 1.0 else f"{cF:g} * F"), ("g" if cg == 1.0 else f"{cg:g} * g")
             if part == "trust_region_step":
-                expected = ref.trust_region_step(F, gc, delta)
-                outcome = _expect_direction(ctx.call(part, F, gc, delta), F, gc, expected, func=part, inputs=inputs,
-                                            alternatives=_step_alternatives(F, gc, delta), reproduce=reproduce,
-                                            constraint=delta)
+                reproduce = snippet + f"trust_region_step({F_text}, {g_text}, {delta:g})"
+                expected = ref.trust_region_step(Fc, gc, delta)
+                outcome = _expect_direction(ctx.call(part, Fc, gc, delta), Fc, gc, expected, func=part,
+                                            inputs=inputs, alternatives=_step_alternatives(Fc, gc, delta),
+                                            reproduce=reproduce, constraint=delta)
             else:
-                expected = ref.npg_direction(F, gc)
-                outcome = _expect_direction(ctx.call(part, F, gc), F, gc, expected, func=part, inputs=inputs,
+                reproduce = snippet + f"npg_direction({F_text}, {g_text})"
+                expected = ref.npg_direction(Fc, gc)
+                outcome = _expect_direction(ctx.call(part, Fc, gc), Fc, gc, expected, func=part, inputs=inputs,
                                             alternatives=[(mistake("plain_gradient"), gc)], reproduce=reproduce)
             if not outcome.passed:
-                relation = ("the step does not depend on the size of g: trust_region_step(F, c g, delta) = "
-                            "trust_region_step(F, g, delta) for every c > 0" if part == "trust_region_step" else
-                            "the direction is linear in g: npg_direction(F, c g) = c npg_direction(F, g)")
-                outcome.message += f"\nWhy this case: {relation}."
+                relation = ("the step does not depend on the size of g, and scales as 1/sqrt(c) with F: "
+                            "trust_region_step(c F, g, delta) = trust_region_step(F, g, delta) / sqrt(c)"
+                            if part == "trust_region_step" else
+                            "the direction is linear in g and in 1/F: npg_direction(F, c g) = c npg_direction(F, g)"
+                            " and npg_direction(c F, g) = npg_direction(F, g) / c")
+                outcome.message += f"\nWhy this case: {relation}, for every c > 0 (no threshold on sizes)."
                 return outcome
         return Outcome(True)
 
@@ -698,7 +707,8 @@ def build(seeds: Seeds) -> list[Check]:
         _fixed(np.zeros((1, 1)), np.zeros(1)), 0.0, "F = [[0]], g = [0]",
         "npg_direction(np.zeros((1, 1)), np.zeros(1))"),
         kind="edge"))
-    add(Check("npg_direction", "g scaled by c = 1e-12 ... 1e12: the direction scales with c", _check_scaled(
+    add(Check("npg_direction", "g or F scaled by c = 1e-12 ... 1e12: the direction scales with c (1/c for F)",
+              _check_scaled(
         "npg_direction", lambda: _mdp_system(feat.build), 0.0, feat.describe(),
         feat.snippet("F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n") or ""),
         kind="random"))
@@ -729,7 +739,8 @@ def build(seeds: Seeds) -> list[Check]:
         _fixed(zero_F, np.zeros(3)), 0.01, "random SPD F (seed 414), g = 0",
         cases.system_snippet(zero_F, np.zeros(3), "trust_region_step(F, g, 0.01)")), kind="edge"))
     step_snippet = feat.snippet("F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n")
-    add(Check("trust_region_step", "g scaled by c = 1e-12 ... 1e12: the same step", _check_scaled(
+    add(Check("trust_region_step", "g or F scaled by c = 1e-12 ... 1e12: the same step (over sqrt(c) for F)",
+              _check_scaled(
         "trust_region_step", lambda: _mdp_system(feat.build), 0.05, feat.describe(), step_snippet or ""),
         kind="random", weight=2.0))
     hfeat = cases.MDPCase(hidden("trust_region_step/0"), 5, 3, num_features=4, hidden=True)
