@@ -156,3 +156,27 @@ def test_students_summary_says_nothing_from_hidden_checks(tmp_path: Path) -> Non
     assert f"/{public} public checks passed" in text
     assert "centred" in summary_text(report, hidden_shown=True)
     assert gradescope_results(report)["output"] == text
+
+
+def test_handout_states_the_rules() -> None:
+    """The students' README says up front: arguments unchanged (with the alias example), no size
+    thresholds, and public points counting in proportion to hidden checks."""
+    text = (Path(__file__).resolve().parent.parent / "assignments" / "npg" / "README.md").read_text(encoding="utf-8")
+    rules = text.split("## What to implement")[0]
+    for words in ("Do not change your arguments", "theta0.copy()", "No thresholds on sizes", "No free points",
+                  "in proportion to that part's hidden checks"):
+        assert words in rules, words
+
+
+def test_default_pinv_passes_the_npg_case_that_failed_end_to_end(tmp_path: Path) -> None:
+    """Id 900035 with the development secret: numpy's default pinv cut-off drifts from the
+    reference's trajectory (first differing iterate t = 4, |theta| ~ 63), yet every step it takes is
+    a correct trust-region step at its own iterate; judged step by step it passes."""
+    from submissions import run_in_process
+    from submissions.correct import DIFFERENT
+
+    from autograder.engine.secret import DEVELOPMENT_SECRET
+
+    spec = next(s for s in DIFFERENT if s.name == "pinv-default")
+    failures = run_in_process(build(spec, tmp_path / spec.name), DEVELOPMENT_SECRET, "900035")
+    assert not failures, "\n".join(f"{part}: {check}\n{outcome.message}" for part, check, outcome in failures)
