@@ -221,37 +221,43 @@ def _score(report: GradeReport) -> None:
     weights: dict[str, float] = {}
     for r in report.results:
         weights[r.check.part] = weights.get(r.check.part, 0.0) + r.check.weight
-    failures: dict[str, int] = {}
-    totals: dict[str, int] = {}
+    # Failures and checks per part: all of them, and the public ones only (what visible messages may cite).
+    failures: dict[tuple[str, str], int] = {}
+    totals: dict[tuple[str, str], int] = {}
     for r in report.results:
         part = suite.part(r.check.part)
         r.max_score = part.points * r.check.weight / weights[part.name]
         r.score = r.max_score if r.outcome.passed else 0.0
-        totals[part.name] = totals.get(part.name, 0) + 1
-        if not r.outcome.passed:
-            failures[part.name] = failures.get(part.name, 0) + 1
+        for key in [(part.name, "all")] + ([] if r.check.kind == "hidden" else [(part.name, "public")]):
+            totals[key] = totals.get(key, 0) + 1
+            if not r.outcome.passed:
+                failures[key] = failures.get(key, 0) + 1
     for part in suite.parts:
         mine = [r for r in report.results if r.check.part == part.name]
-        general = [r for r in mine if r.check.kind in ("random", "hidden")]
+        general = [r for r in mine if r.check.kind == "random"]  # public: the message below is visible
         if general and not any(r.outcome.passed for r in general):
             for r in mine:
                 if r.check.kind == "example" and r.outcome.passed:
                     r.score = 0.0
                     r.outcome = Outcome(
                         False,
-                        "Passes the lecture example, but fails every random and hidden case: points for the "
+                        "Passes the lecture example, but fails every public random case: points for the "
                         "example count only when the implementation is general. Fix the failing cases below "
                         "(if the example's values are hard-coded, that is why).",
                     )
-                    failures[part.name] = failures.get(part.name, 0) + 1
+                    for key in [(part.name, "all"), (part.name, "public")]:
+                        failures[key] = failures.get(key, 0) + 1
         _withhold_public_points(report, part.name, mine)
         for r in mine:
             if r.outcome.passed:
                 continue
+            # a visible check's note counts public checks only (hidden results stay hidden until shown)
             for dep in transitive_dependencies(suite, part.name):
-                if failures.get(dep):
+                key = (dep, "all" if r.check.kind == "hidden" else "public")
+                if failures.get(key):
+                    scope = "checks" if r.check.kind == "hidden" else "public checks"
                     r.outcome.message += (
-                        f"\nNote: your {dep} also fails {failures[dep]} of {totals[dep]} checks; "
+                        f"\nNote: your {dep} also fails {failures[key]} of {totals[key]} {scope}; "
                         f"if {part.name} calls it, fix {dep} first."
                     )
                     break

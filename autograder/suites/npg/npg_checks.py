@@ -37,6 +37,13 @@ NPG_TOL = Tolerance(rtol=1e-3, atol=5e-4)
 # float32 entries, eps = 6e-8); 1e-5 keeps a margin of ~100 and is independent of the machine (IEEE
 # arithmetic). Every catalogued mistake has a backward error or a constraint error of order 1.
 ETA = 1e-5
+# The same for the steps of an NPG trajectory, where the submission computes F and g itself, in its
+# own precision: at near-deterministic iterates psi = phi - E[phi] cancels, and a correct float32 F is
+# off by up to ~4e-4 of ||F|| (measured: D^T F D = 1.00036 delta on a hidden case of the catalogue's
+# float32 submission). 1e-3 matches the 1e-3 the former end-to-end comparison allowed; the
+# catalogued loop mistakes are still far outside it (TRPO's 2 delta and a missing square root change
+# D^T F D by a factor, F computed once leaves a backward error of ||F_t - F_0|| / ||F|| >= 1e-2).
+STEP_ETA = 1e-3
 # Unit round-off of single precision: a trajectory stored in float32 rounds each theta_t by up to
 # this much relative to |theta_t|, so a step read as theta_{t+1} - theta_t carries that error.
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
@@ -489,8 +496,8 @@ def _judge_step(F: np.ndarray, g: np.ndarray, delta: float, D: np.ndarray, round
 
     The maths: D is the step iff ``F D = s g`` for some ``s > 0`` and ``D^T F D = delta`` (or D = 0
     when ``g^T F^+ g = 0``). Taking ``s = D^T F D / g . D`` (the multiplier these imply), D passes
-    when its backward error ``||F D - s g|| <= ETA ||F|| ||D||`` and ``|D^T F D - delta| <= 1e-5
-    delta + ETA ||F|| ||D||^2``, each plus what ``rounding`` (the error of D itself, ||.||_2) can
+    when its backward error ``||F D - s g|| <= STEP_ETA ||F|| ||D||`` and ``|D^T F D - delta| <= STEP_ETA
+    delta + STEP_ETA ||F|| ||D||^2``, each plus what ``rounding`` (the error of D itself, ||.||_2) can
     cause. These bounds hold however ill-conditioned F is, so round-off that the reference and a
     correct submission handle differently (e.g. pinv cut-offs near a deterministic policy) passes,
     while every catalogued mistake breaks one of the two equations by order 1.
@@ -511,11 +518,11 @@ def _judge_step(F: np.ndarray, g: np.ndarray, delta: float, D: np.ndarray, round
             return f"D = 0 although g^T F^+ g = {gv:.3g} > 0 (only a zero gradient gives no step)"
         return f"g . D = {gd:.6g}: the step must go uphill (g . D > 0)"
     residual = float(np.linalg.norm(F @ D - (quad / gd) * g))
-    allowed = ETA * norm_F * size + norm_F * rounding
+    allowed = STEP_ETA * norm_F * size + norm_F * rounding
     if residual > allowed:
         return (f"F D is not parallel to g: ||F D - s g|| = {residual:.3g} with s = D^T F D / g . D, allowed "
-                f"{allowed:.3g} (= {ETA:g} ||F|| ||D|| plus round-off of theta)")
-    allowed = 1e-5 * delta + ETA * norm_F * size**2 + 2.0 * norm_F * size * rounding
+                f"{allowed:.3g} (= {STEP_ETA:g} ||F|| ||D|| plus round-off of theta)")
+    allowed = STEP_ETA * delta + STEP_ETA * norm_F * size**2 + 2.0 * norm_F * size * rounding
     if abs(quad - delta) > allowed:
         return (f"D^T F D = {quad:.8g}, but the trust region needs D^T F D = delta = {delta:g} "
                 f"(allowed error {allowed:.3g})")
@@ -576,8 +583,8 @@ def _check_npg(build: Callable[[], tuple], delta: float, iterations: int, label:
         if bad_t == 0 and why.startswith("row 0"):
             detail = f"Row 0 of the trajectory must be theta0 = {format_value(theta0)}; got {format_value(got[0])}."
         return mismatch("natural_policy_gradient", inputs, expected, got, NPG_TOL, found, snippet, detail,
-                        tolerance_text=f"each step's backward error <= {ETA:g} (relative to ||F||), "
-                                       "D^T F D = delta within 1e-5 relative")
+                        tolerance_text=f"each step's backward error <= {STEP_ETA:g} (relative to ||F||), "
+                                       f"D^T F D = delta within {STEP_ETA:g} relative")
 
     return run
 
