@@ -180,3 +180,18 @@ def test_default_pinv_passes_the_npg_case_that_failed_end_to_end(tmp_path: Path)
     spec = next(s for s in DIFFERENT if s.name == "pinv-default")
     failures = run_in_process(build(spec, tmp_path / spec.name), DEVELOPMENT_SECRET, "900035")
     assert not failures, "\n".join(f"{part}: {check}\n{outcome.message}" for part, check, outcome in failures)
+
+
+def test_visible_dependency_notes_count_public_checks_only(tmp_path: Path) -> None:
+    """A visible check's 'fix the part it calls first' note counts that part's public checks only;
+    a hidden check's note may count them all."""
+    from submissions.independent import STRANGERS_WRONG
+
+    spec = next(s for s in STRANGERS_WRONG if s.name == "stranger-m01_tr_allclose_guard")
+    report, _ = grade(build(spec, tmp_path / spec.name), secret=SECRET, identity="notes")
+    notes = [(r.check.kind, line) for r in report.results if not r.outcome.passed
+             for line in r.outcome.message.splitlines() if line.startswith("Note: your trust_region_step")]
+    visible = [line for kind, line in notes if kind != "hidden"]
+    assert visible and all(" public checks; " in line for line in visible)
+    public = sum(r.check.part == "trust_region_step" and r.check.kind != "hidden" for r in report.results)
+    assert all(line.split(" of ")[1].startswith(f"{public} public") for line in visible)
