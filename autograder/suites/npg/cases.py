@@ -7,6 +7,7 @@ cases describe themselves by kind and shape, never by seed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -68,9 +69,10 @@ EXAMPLE_SNIPPET = "mdp, policy = example_mdp()\n"
 
 
 def array_literal(x: np.ndarray) -> str:
-    """``np.array([...])`` that rebuilds ``x`` exactly (17 significant digits, never summarised)."""
-    return ("np.array(" + np.array2string(np.asarray(x), separator=", ", precision=17, threshold=10**9,
-                                          max_line_width=110) + ")")
+    """``np.array([...])`` that rebuilds ``x`` exactly (Python's shortest round-trip repr of each
+    number), on one line whatever its rank."""
+    text = repr(np.asarray(x).tolist())
+    return "np.array(" + re.sub(r"\b(inf|nan)\b", r"np.\1", text) + ")"
 
 
 def literal_snippet(build: Callable[[], tuple], call: str, theta_name: str = "theta") -> str:

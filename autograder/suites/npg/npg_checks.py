@@ -259,7 +259,7 @@ def _expect_direction(result: Any, F: np.ndarray, g: np.ndarray, expected: np.nd
         found = mistake("inv_on_singular")
     if found is None and not np.all(np.isfinite(got)) and not np.any(g):
         found = mistake("no_zero_guard")
-    if found is None and not np.any(got) and np.any(expected) and func == "trust_region_step":
+    if found is None and not np.any(got) and np.any(expected) and func == "trust_region_step" and not _singular(F):
         found = mistake("small_gradient_no_step")
     tol = Tolerance(rtol=1e-5, atol=float(tol.atol * norms.max()))  # as printed: on the invariants themselves
     singular_note = (" F is singular here, so directions are compared through F v and g . v (any v with the same "
@@ -591,7 +591,7 @@ def _check_npg(build: Callable[[], tuple], delta: float, iterations: int, label:
 
 def _step_mistake(F: np.ndarray, g: np.ndarray, delta: float, D: np.ndarray) -> Any:
     """The catalogued step mistake that ``D`` matches at (F, g), if any."""
-    if not np.any(D) and np.any(g):
+    if not np.any(D) and np.any(g) and not _singular(F):
         return mistake("small_gradient_no_step")
     alternatives = _step_alternatives(F, g, delta)
     tol = Tolerance(rtol=1e-4, atol=1e-6 * max(1e-300, float(np.abs(D).max())))
