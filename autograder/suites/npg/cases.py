@@ -166,6 +166,22 @@ def line_mdp() -> tuple[TabularMDP, LogLinearPolicy, np.ndarray]:
     return mdp, LogLinearPolicy(phi), np.array([0.3, 0.8])
 
 
+def relabelled(build: Callable[[], tuple], seed: int) -> Callable[[], tuple]:
+    """The case of ``build`` with its states and actions renamed by random permutations (features,
+    mask, rewards, transitions and mu0 move with them): policy KL, F, the gradient and every
+    trust-region step are unchanged, since they do not depend on names."""
+    def renamed() -> tuple:
+        mdp, policy, theta = build()
+        rng = np.random.default_rng(seed)
+        s = rng.permutation(mdp.num_states)
+        a = rng.permutation(mdp.num_actions)
+        P = mdp.P[s][:, a][:, :, s]
+        new = TabularMDP(P, mdp.r[s][:, a], mdp.gamma, mdp.mu0[s])
+        return new, LogLinearPolicy(policy.phi[s][:, a], policy.mask[s][:, a]), theta
+
+    return renamed
+
+
 def reachable(mdp: TabularMDP, policy: LogLinearPolicy, theta: np.ndarray) -> np.ndarray:
     """States with d^theta(s) > 0 (boolean, shape (S,))."""
     return discounted_state_distribution(mdp, policy.probs(theta)) > 1e-12

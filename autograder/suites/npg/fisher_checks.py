@@ -78,10 +78,12 @@ def _fisher_mistakes(mdp: Any, policy: Any, theta: np.ndarray) -> list:
     ]
 
 
-def _check_fisher(build: Builder, label: str, snippet: Any) -> Callable:
+def _check_fisher(build: Builder, label: str, snippet: Any, expected: Any = None) -> Callable:
+    """``expected`` (default: the reference on the same input) gives the matrix a metamorphic case
+    must reproduce, e.g. F of the MDP before its states and actions were renamed."""
     def run(ctx: Context) -> Outcome:
         mdp, policy, theta = build()
-        F = ref.fisher_information(mdp, policy, theta)
+        F = ref.fisher_information(mdp, policy, theta) if expected is None else expected()
         return expect_close(
             ctx.call("fisher_information", mdp, policy, theta), F,
             func="fisher_information", inputs=f"{label}; theta = {format_value(theta)}",
@@ -180,6 +182,13 @@ def build(seeds: Seeds) -> list[Check]:
         add(Check("fisher_information", name, _check_fisher(
             case.build, case.describe(), case.snippet("fisher_information(mdp, policy, theta)")),
             kind="hidden" if case.hidden else "random"))
+
+    relabel = cases.MDPCase(313, 4, 3, num_features=4)
+    renamed = cases.relabelled(relabel.build, 314)
+    add(Check("fisher_information", "states and actions renamed: the same F", _check_fisher(
+        renamed, relabel.describe() + ", states and actions renamed by permutations",
+        cases.literal_snippet(renamed, "fisher_information(mdp, policy, theta)"),
+        expected=lambda: ref.fisher_information(*relabel.build())), kind="random"))
 
     # fisher_estimate
     add(Check("fisher_estimate", "lecture example, 40 samples", _check_estimate(

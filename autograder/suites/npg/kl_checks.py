@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -127,13 +127,16 @@ def _policy_kl_mistakes(mdp: Any, policy: Any, theta0: np.ndarray, theta: np.nda
     ]
 
 
-def _check_policy_kl(build: Callable, label: str, snippet: Any = None) -> Callable:
+def _check_policy_kl(build: Callable, label: str, snippet: Any = None,
+                     expected: Optional[Callable[[], float]] = None) -> Callable:
+    """``expected`` (default: the reference on the same input) gives the value a metamorphic case
+    must reproduce, e.g. the KL of the MDP before its states were renamed."""
     def run(ctx: Context) -> Outcome:
         mdp, policy, theta0, theta = build()
-        expected = ref.policy_kl(mdp, policy, theta0, theta)
+        value = ref.policy_kl(mdp, policy, theta0, theta) if expected is None else expected()
         inputs = f"{label}; theta0 = {format_value(theta0)}, theta = {format_value(theta)}"
         return expect_close(
-            ctx.call("policy_kl", mdp, policy, theta0, theta), expected, func="policy_kl", inputs=inputs,
+            ctx.call("policy_kl", mdp, policy, theta0, theta), value, func="policy_kl", inputs=inputs,
             mistakes=_policy_kl_mistakes(mdp, policy, theta0, theta),
             reproduce=snippet, tol=KL_TOL,
         )
@@ -168,6 +171,10 @@ def build(seeds: Seeds) -> list[Check]:
         _dirichlet(rng, (3, 4)), _dirichlet(rng, (4,)), "random"), kind="random"))
     add(Check("kl_divergence", "random distributions with zeros, shape (5, 6)", _check_kl_divergence(
         _dirichlet(rng, (5, 6), zeros=True), _dirichlet(rng, (5, 6)), "random"), kind="random"))
+    p_zeros, q_full = _dirichlet(rng, (3, 5), zeros=True), _dirichlet(rng, (3, 5))
+    perm = rng.permutation(5)
+    add(Check("kl_divergence", "outcomes permuted: the same KL (the order of outcomes carries no meaning)",
+              _check_kl_divergence(p_zeros[:, perm], q_full[:, perm], "random, outcomes permuted"), kind="random"))
     for i in range(2):
         hrng = np.random.default_rng(seeds.hidden(f"kl_divergence/{i}"))
         add(Check("kl_divergence", f"hidden random batch {i + 1}", _check_kl_divergence(
@@ -243,6 +250,22 @@ def build(seeds: Seeds) -> list[Check]:
         add(Check("policy_kl", name, _check_policy_kl(random_case, case.describe(), snippet),
                   kind="hidden" if case.hidden else "random"))
 
+    relabel = cases.MDPCase(204, 4, 3, num_features=4)
+    renamed = cases.relabelled(relabel.build, 205)
+
+    def renamed_case() -> tuple:
+        mdp, policy, theta0 = renamed()
+        return mdp, policy, theta0, relabel.second_theta()
+
+    def original_value() -> float:
+        mdp, policy, theta0 = relabel.build()
+        return float(ref.policy_kl(mdp, policy, theta0, relabel.second_theta()))
+
+    add(Check("policy_kl", "states and actions renamed: the same value", _check_policy_kl(
+        renamed_case, relabel.describe() + ", states and actions renamed by permutations",
+        cases.literal_snippet(renamed, f"theta2 = {cases.array_literal(relabel.second_theta())}\n"
+                                       "policy_kl(mdp, policy, theta, theta2)"), expected=original_value),
+        kind="random"))
     sharp = cases.MDPCase(203, 3, 3, num_features=4, theta_scale=1000.0)
 
     def sharp_case() -> tuple:
