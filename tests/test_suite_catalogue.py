@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from submissions import Spec, build, grade_all, run_in_process
 from submissions.correct import DIFFERENT
+from submissions.independent import STRANGERS_CORRECT, STRANGERS_DISPUTED, STRANGERS_WRONG
 from submissions.wrong import WRONG
 
 SECRET = b"test-secret"
@@ -53,7 +54,8 @@ ISSUE_MISTAKES = {
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Every submission of this module, graded once, four at a time (each grade mostly waits on
     its sandbox child, so this divides the wall time on a loaded machine)."""
-    return grade_all(WRONG + DIFFERENT, tmp_path_factory.mktemp("catalogue"), SECRET)
+    return grade_all(WRONG + DIFFERENT + STRANGERS_WRONG + STRANGERS_CORRECT + STRANGERS_DISPUTED,
+                     tmp_path_factory.mktemp("catalogue"), SECRET)
 
 
 def _grade(spec: Spec, graded: dict):
@@ -78,7 +80,7 @@ def test_every_issue_mistake_has_a_wrong_submission() -> None:
         assert key in covered, f"no wrong submission exercises {what} ({key})"
 
 
-@pytest.mark.parametrize("spec", WRONG, ids=[s.name for s in WRONG])
+@pytest.mark.parametrize("spec", WRONG + STRANGERS_WRONG, ids=[s.name for s in WRONG + STRANGERS_WRONG])
 def test_wrong_submission_loses_points_and_names_the_mistake(spec: Spec, graded: dict) -> None:
     report, _ = _grade(spec, graded)
     scores = report.part_scores()
@@ -116,7 +118,10 @@ def test_named_mistakes_explain_themselves(graded: dict) -> None:
     assert outputs and "Likely mistake" in outputs[0]
 
 
-@pytest.mark.parametrize("spec", DIFFERENT, ids=[s.name for s in DIFFERENT])
+CORRECT = DIFFERENT + STRANGERS_CORRECT + STRANGERS_DISPUTED
+
+
+@pytest.mark.parametrize("spec", CORRECT, ids=[s.name for s in CORRECT])
 def test_correct_but_different_submission_gets_full_marks(spec: Spec, graded: dict) -> None:
     report, results = _grade(spec, graded)
     failures = [f"{r.check.part}: {r.check.name}\n{r.outcome.message}" for r in report.results if not r.outcome.passed]
@@ -135,4 +140,47 @@ def test_correct_but_different_passes_hidden_cases_of_other_identities(name: str
     folder = build(spec, tmp_path / name)
     for i in range(identities):
         failures = run_in_process(folder, b"robustness", f"student-{i}")
+        assert not failures, "\n".join(f"{part}: {check}\n{outcome.message}" for part, check, outcome in failures)
+
+
+def test_every_failed_visible_check_gives_a_snippet_that_runs(graded: dict) -> None:
+    """Issue 11: each failed public check (hand-built MDPs included, rebuilt from arrays) prints code
+    the student can paste into the notebook; here it runs against the reference functions."""
+    import numpy as np
+
+    import solutions
+    import solutions.mdp
+
+    namespace = {"np": np, **{n: getattr(solutions.mdp, n) for n in solutions.mdp.__all__}}
+    namespace.update({n: getattr(solutions, n) for n in solutions.__all__ if callable(getattr(solutions, n))})
+    missing, broken, seen = [], [], set()
+    for spec in WRONG:
+        report, _ = _grade(spec, graded)
+        for r in report.results:
+            if r.outcome.passed or r.check.kind == "hidden" or r.outcome.mistake == "modifies_input":
+                continue
+            if "Passes the lecture example" in r.outcome.message:
+                continue  # a scoring rule, not a call to reproduce
+            if "Reproduce it in your notebook:" not in r.outcome.message:
+                missing.append(f"{spec.name}: {r.check.part}: {r.check.name}")
+                continue
+            snippet = r.outcome.message.split("Reproduce it in your notebook:\n", 1)[1]
+            code = "\n".join(line[4:] for line in snippet.splitlines() if line.startswith("    "))
+            if code in seen:
+                continue
+            seen.add(code)
+            try:
+                exec(compile(code, "<snippet>", "exec"), dict(namespace))  # noqa: S102 - our own feedback text
+            except Exception as exc:  # noqa: BLE001 - reported with the snippet
+                broken.append(f"{spec.name}: {r.check.name}: {type(exc).__name__}: {exc}\n{code}")
+    assert not missing, "\n".join(missing)
+    assert not broken, "\n\n".join(broken)
+
+
+@pytest.mark.parametrize("spec", STRANGERS_CORRECT, ids=[s.name for s in STRANGERS_CORRECT])
+def test_testers_correct_submissions_pass_hidden_cases_of_other_identities(spec: Spec, tmp_path: Path) -> None:
+    """The independent testers' correct submissions keep full marks whatever the submission id."""
+    folder = build(spec, tmp_path / spec.name)
+    for i in range(4):
+        failures = run_in_process(folder, b"robustness", f"tester-{i}")
         assert not failures, "\n".join(f"{part}: {check}\n{outcome.message}" for part, check, outcome in failures)

@@ -71,8 +71,10 @@ class _SamplerContext:
 
 
 def _sampler_checks(identity: str = "power") -> tuple[object, list]:
+    """The sampler's distribution checks (not the one that calls it twice for reproducibility: these
+    fake samplers draw from their own generator, and their power is about the law they draw from)."""
     suite = build_suite(Seeds(b"test-secret", identity))
-    return suite, [c for c in suite.checks if c.part == "sample_state_actions"]
+    return suite, [c for c in suite.checks if c.part == "sample_state_actions" and "same rng" not in c.name]
 
 
 @pytest.mark.parametrize("name", list(WRONG_SAMPLERS))

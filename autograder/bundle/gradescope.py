@@ -76,6 +76,7 @@ class Metadata:
 
     submission_id: Optional[str] = None
     due_date: Optional[datetime] = None
+    late_due_date: Optional[datetime] = None
     created_at: Optional[datetime] = None
     note: Optional[str] = None  # a problem reading the file
     previous: tuple[Previous, ...] = ()  # the student's earlier submissions to this assignment
@@ -90,6 +91,11 @@ class Previous:
     score: Optional[float]
     graded: bool
     results: Optional[dict] = None
+
+    @property
+    def last_due_date(self) -> Optional[datetime]:
+        """When ``after_due_date`` tests appear: the late due date when one is set (Gradescope's rule)."""
+        return self.late_due_date or self.due_date
 
 
 def parse_time(value: Any) -> Optional[datetime]:
@@ -124,6 +130,7 @@ def read_metadata(path: Path) -> Metadata:
     return Metadata(
         submission_id=str(ident) if isinstance(ident, (int, str)) and str(ident).strip() else None,
         due_date=parse_time(assignment.get("due_date")),
+        late_due_date=parse_time(assignment.get("late_due_date")),
         created_at=parse_time(data.get("created_at")),
         previous=_previous(data.get("previous_submissions")),
     )
@@ -242,7 +249,8 @@ def apply_visibility(results: dict, hidden_visibility: str) -> int:
 
 
 def visibility_note(hidden: int, hidden_visibility: str, due: Optional[datetime], now: datetime) -> str:
-    """One line telling students when hidden-case results appear."""
+    """One line telling students when hidden-case results appear (``due``: the late due date when
+    the assignment has one, since Gradescope shows ``after_due_date`` tests only after it)."""
     if not hidden:
         return ""
     if hidden_visibility == "after_due_date":
@@ -301,11 +309,14 @@ def grade_gradescope(layout: Layout) -> tuple[dict, Any]:
         kill_sandbox_processes(isolation, started)
     if metadata.note:
         report.notes.append(metadata.note)
-    results = gradescope_results(report)
+    now = datetime.now(timezone.utc)
+    due = metadata.last_due_date
+    shown = hidden_visibility == "visible" or (hidden_visibility == "after_due_date" and due is not None and now >= due)
+    results = gradescope_results(report, hidden_shown=shown)
     count = apply_visibility(results, hidden_visibility)
-    note = visibility_note(count, hidden_visibility, metadata.due_date, datetime.now(timezone.utc))
+    note = visibility_note(count, hidden_visibility, due, now)
     if note:
-        results["output"] = summary_text(report) + "\n\n" + note
+        results["output"] = summary_text(report, hidden_shown=shown) + "\n\n" + note
     results["stdout_visibility"] = "hidden"
     return results, report
 

@@ -199,6 +199,66 @@ def _short_traceback(exc: BaseException, workdir: str) -> str:
     return ("Traceback (most recent call last):\n" + "\n".join(lines) + "\n" + head) if lines else head
 
 
+def _argument_names(func: Any, args: list, kwargs: dict) -> list:
+    """``[(parameter name, value)]`` for a call, by the function's signature when it binds
+    (``argument 1``, ... otherwise)."""
+    import inspect
+
+    try:
+        bound = inspect.signature(func).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return [(f"argument {i + 1}", v) for i, v in enumerate(args)] + list(kwargs.items())
+    named = []
+    for name, value in bound.arguments.items():
+        kind = bound.signature.parameters[name].kind
+        if kind == inspect.Parameter.VAR_POSITIONAL:
+            named += [(f"{name}[{i}]", v) for i, v in enumerate(value)]
+        elif kind == inspect.Parameter.VAR_KEYWORD:
+            named += list(value.items())
+        else:
+            named.append((name, value))
+    return named
+
+
+def _snapshot(value: Any) -> Any:
+    """What must be unchanged after a call, computed in the child before it: an array's contents;
+    an object's (MDP, policy) attributes, each by identity and contents; None for the rest (numbers
+    cannot change, generators and callables are meant to)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if not callable(value) and hasattr(value, "__dict__") and type(value).__module__ == "mdp":
+        return {k: (v, v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(value).items()}
+    return None
+
+
+def _changes(name: str, value: Any, snap: Any) -> list:
+    """The names of what a call changed in argument ``name`` (e.g. ``theta0``, ``mdp.P``)."""
+    import numpy as np
+
+    def same(a: Any, b: Any) -> bool:
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+                    and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True)))
+        try:
+            return bool(a == b)
+        except Exception:  # noqa: BLE001 - an odd object compares as changed
+            return False
+
+    if isinstance(snap, np.ndarray):
+        return [] if same(value, snap) else [name]
+    if isinstance(snap, dict):
+        now = vars(value)
+        changed = [f"{name}.{k}" for k in sorted(set(now) ^ set(snap))]
+        for k in sorted(set(now) & set(snap)):
+            obj, contents = snap[k]
+            if now[k] is not obj or not same(now[k], contents):
+                changed.append(f"{name}.{k}")
+        return changed
+    return []
+
+
 class _Child:
     def __init__(self, channel: _Channel, workdir: str, layout: dict) -> None:
         self.channel = channel
@@ -301,6 +361,8 @@ class _Child:
                 return {"ok": False, "kind": "missing", "error": f"{request['func']} is not a function"}
             args = [self._argument(a) for a in request.get("args", [])]
             kwargs = {k: self._argument(v) for k, v in request.get("kwargs", {}).items()}
+            named = _argument_names(func, args, kwargs)
+            before = [(name, _snapshot(value)) for name, value in named]
             start = time.perf_counter()
             try:
                 result = func(*args, **kwargs)
@@ -313,7 +375,9 @@ class _Child:
                 check_items(_dumps(value).encode())
             except BaseException as exc:
                 return {"ok": False, "kind": "bad-output", "error": str(exc)}
-            return {"ok": True, "value": value, "seconds": seconds}
+            modified = [changed for (name, value), (_, snap) in zip(named, before)
+                        for changed in _changes(name, value, snap)]
+            return {"ok": True, "value": value, "seconds": seconds, "modified": modified[:20]}
         return {"ok": False, "kind": "protocol", "error": f"unknown op {op!r}"}
 
 

@@ -79,8 +79,8 @@ _FAILURES = {
 }
 
 
-def call_failure(result: CallResult, func: str, inputs: str) -> Outcome:
-    """The feedback for a call that gave no value."""
+def call_failure(result: CallResult, func: str, inputs: str, reproduce: Optional[str] = None) -> Outcome:
+    """The feedback for a call that gave no value (with the snippet that makes the call, if any)."""
     what = _FAILURES.get(result.kind, "failed")
     message = f"Your {func} {what}.\nInput: {inputs}"
     error = result.error
@@ -92,11 +92,14 @@ def call_failure(result: CallResult, func: str, inputs: str) -> Outcome:
             error = environment.missing_module_message(error) or error  # one line, not a traceback
     if error:
         message += f"\n{error}"
+    if reproduce:
+        message += "\nReproduce it in your notebook:\n    " + reproduce.replace("\n", "\n    ")
     return Outcome(False, message)
 
 
 def numeric_value(
-    result: CallResult, func: str, inputs: str, shape: Optional[tuple[int, ...]] = None, integer: bool = False
+    result: CallResult, func: str, inputs: str, shape: Optional[tuple[int, ...]] = None, integer: bool = False,
+    reproduce: Optional[str] = None,
 ) -> tuple[Optional[np.ndarray], Optional[Outcome]]:
     """The call's value as a float (or integer) array of the expected shape, or the failure to report.
 
@@ -104,7 +107,7 @@ def numeric_value(
     allowed here (they are compared with the expected value, which may itself be inf).
     """
     if not result.ok:
-        return None, call_failure(result, func, inputs)
+        return None, call_failure(result, func, inputs, reproduce)
     value = result.value
     if value is None:
         return None, Outcome(False, f"Your {func} returned None; expected {'a number' if shape == () else 'an array'}"
@@ -155,14 +158,16 @@ def mismatch(
     mistake: Optional[Mistake] = None,
     reproduce: Optional[str] = None,
     detail: str = "",
+    tolerance_text: Optional[str] = None,
 ) -> Outcome:
-    """The feedback for a value that differs from the reference."""
+    """The feedback for a value that differs from the reference (``tolerance_text`` replaces the
+    description of ``tol`` when the check compares something else than the values themselves)."""
     lines = [
         f"Your {func} gave a wrong value.",
         f"Input: {inputs}",
         f"Expected: {format_value(expected)}",
         f"Got:      {format_value(got)}",
-        f"Tolerance: {tol}",
+        f"Tolerance: {tolerance_text or tol}",
     ]
     if detail:
         lines.append(detail)
@@ -185,7 +190,7 @@ def expect_close(
 ) -> Outcome:
     """Pass when the call returned ``expected`` (same shape, within ``tol``; inf must match inf)."""
     expected = np.asarray(expected, dtype=float)
-    got, failure = numeric_value(result, func, inputs, shape=expected.shape)
+    got, failure = numeric_value(result, func, inputs, shape=expected.shape, reproduce=reproduce)
     if failure is not None:
         return failure
     assert got is not None

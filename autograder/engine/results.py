@@ -44,8 +44,12 @@ def _clip(text: str) -> str:
     return text[:MAX_OUTPUT_CHARS] + "\n[... truncated]"
 
 
-def gradescope_results(report: GradeReport, stdout_visibility: str = "hidden") -> dict:
-    """The Gradescope results dictionary (docs/conventions.md, "Gradescope facts") for a grade."""
+def gradescope_results(report: GradeReport, stdout_visibility: str = "hidden", hidden_shown: bool = False) -> dict:
+    """The Gradescope results dictionary (docs/conventions.md, "Gradescope facts") for a grade.
+
+    ``hidden_shown``: whether students can see the hidden-case checks now; until then the visible
+    summary says nothing that comes from them (see ``summary_text``).
+    """
     methods = {}
     part_index = {p.name: i for i, p in enumerate(report.suite.parts, start=1)}
     counters: dict[str, int] = {}
@@ -68,7 +72,7 @@ def gradescope_results(report: GradeReport, stdout_visibility: str = "hidden") -
         test["max_score"] = round(float(test.get("max_score", 0.0)), 4)
     data["score"] = round(report.score, 4)
     data["execution_time"] = round(report.seconds, 2)
-    data["output"] = summary_text(report)
+    data["output"] = summary_text(report, hidden_shown=hidden_shown)
     data["output_format"] = "text"
     data.setdefault("leaderboard", [])
     return data
@@ -86,17 +90,30 @@ def failure_results(message: str, partial: Optional[dict] = None) -> dict:
     return data
 
 
-def summary_text(report: GradeReport) -> str:
-    """The readable summary: points per part, diagnosed mistakes, notes, printed output."""
+def summary_text(report: GradeReport, hidden_shown: bool = True) -> str:
+    """The readable summary: points per part, diagnosed mistakes (by their student-facing names),
+    notes, printed output.
+
+    With ``hidden_shown=False`` (what students read before hidden checks are shown) it counts and
+    diagnoses from the public checks only and says of the hidden ones only how many ran.
+    """
     lines = [f"Score: {report.score:.2f} / {report.max_score:.2f}", ""]
     width = max(len(p) for p in report.part_scores())
+    shown = [r for r in report.results if hidden_shown or r.check.kind != "hidden"]
     for part, (score, max_score) in report.part_scores().items():
-        checks = [r for r in report.results if r.check.part == part]
+        checks = [r for r in shown if r.check.part == part]
         passed = sum(r.outcome.passed for r in checks)
-        lines.append(f"  {part:<{width}}  {score:6.2f} / {max_score:5.2f}   {passed}/{len(checks)} checks passed")
-    mistakes = sorted(set(report.mistakes()))
+        if hidden_shown:
+            lines.append(f"  {part:<{width}}  {score:6.2f} / {max_score:5.2f}   {passed}/{len(checks)} checks passed")
+        else:
+            lines.append(f"  {part:<{width}}  {passed}/{len(checks)} public checks passed")
+    mistakes = sorted({report.suite.mistake_title(r.outcome.mistake) for r in shown if r.outcome.mistake})
     if mistakes:
-        lines += ["", "Diagnosed mistakes: " + ", ".join(mistakes)]
+        lines += ["", "Diagnosed mistakes: " + "; ".join(mistakes)]
+    hidden = sum(r.check.kind == "hidden" for r in report.results)
+    if hidden and not hidden_shown:
+        lines += ["", f"{hidden} hidden checks run; shown after the due date. A part's public checks count in "
+                  "your score only in proportion to its hidden checks that pass."]
     if report.notes:
         lines += ["", "Notes:"] + ["  - " + n.replace("\n", "\n    ") for n in report.notes]
     if report.error:

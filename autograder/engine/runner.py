@@ -6,6 +6,12 @@ Scoring rules, on top of pass/fail per check:
 * anti-hard-coding: points for the lecture-example checks of a part count only if the part also
   passes at least one random or hidden case (an implementation that only knows the example's
   published values earns nothing for them);
+* no free points: the public checks of a part (example, edge and public random cases, whose
+  expected values the feedback prints) count in the score in proportion to the part's hidden
+  checks that pass (by weight). A submission that replays the values printed to earlier
+  submissions passes the public checks and no hidden one, so it scores 0; a correct one loses
+  nothing. The withheld points are recorded on the part's failing hidden checks (whose output
+  students see after the due date), and the public checks keep their own verdicts;
 * a failed check of a part whose dependencies also fail says to fix the dependency first.
 """
 
@@ -51,9 +57,11 @@ class GradeReport:
     error: Optional[str] = None  # the grader itself failed (results are partial)
     import_failures: list[str] = field(default_factory=list)  # "kl.py, line 3: SyntaxError: ..." (first line each)
 
+    withheld: dict[str, float] = field(default_factory=dict)  # part -> public points withheld (no free points)
+
     @property
     def score(self) -> float:
-        return sum(r.score for r in self.results)
+        return sum(r.score for r in self.results) - sum(self.withheld.values())
 
     @property
     def max_score(self) -> float:
@@ -64,6 +72,8 @@ class GradeReport:
         scores = {p.name: [0.0, p.points] for p in self.suite.parts}
         for r in self.results:
             scores[r.check.part][0] += r.score
+        for part, points in self.withheld.items():
+            scores[part][0] -= points
         return {k: (v[0], v[1]) for k, v in scores.items()}
 
     def mistakes(self) -> list[str]:
@@ -144,12 +154,15 @@ def grade_submission(
         context = Context(box, suite)
         for check in suite.checks:
             t0 = time.monotonic()
+            context.modified.clear()
             try:
                 outcome = check.run(context)
             except Exception:  # a bug in the suite must not lose the other checks
                 outcome = Outcome(False, "Autograder failed on this check (not your fault; tell the course staff):\n"
                                   + traceback.format_exc(limit=3))
                 report.error = "a check of the suite failed"
+            if context.modified:
+                outcome = modified_inputs(outcome, context.modified)
             results.append(CheckResult(check, outcome, 0.0, 0.0, time.monotonic() - t0))
             if on_part_done is not None and _last_check_of_part(suite, len(results) - 1):
                 on_part_done(_partial(report))
@@ -198,6 +211,30 @@ def _environment_notes(submission: Submission) -> list[str]:
             f"(it has {environment.describe()})" for module in environment.undeclared_imports(sources)]
 
 
+MODIFIES_INPUT = "modifies_input"  # its student-facing name is in suite.ENGINE_MISTAKES
+
+
+def modified_inputs(outcome: Outcome, modified: Sequence[tuple[str, str]]) -> Outcome:
+    """``outcome`` failed (or its message extended) because calls changed their arguments in place.
+
+    The values returned may be right, but the caller's arrays are corrupted (a notebook that plots a
+    second run from ``theta0`` starts from the wrong point): the rule is stated in the handout.
+    """
+    lines = []
+    for func, name in modified:
+        if "." in name:  # an attribute of the MDP or the policy
+            lines.append(f"Your {func} changed `{name}` (an attribute of an argument). Never write into the MDP or "
+                         "the policy you are given; work on copies.")
+        else:
+            lines.append(f"Your {func} changed its argument `{name}` in place: the caller's array is now different. "
+                         f"`x = {name}` makes an alias, not a copy, so `x += ...` or `x[i] = ...` writes into "
+                         f"{name} itself; use `x = {name}.copy()` (or `x = x + ...`).")
+    message = "\n".join(lines) + "\nArguments must be unchanged after the call (see the handout's rules)."
+    if outcome.passed:
+        return Outcome(False, "Your result is right, but:\n" + message, MODIFIES_INPUT)
+    return Outcome(False, outcome.message + "\n" + message, outcome.mistake or MODIFIES_INPUT)
+
+
 def _last_check_of_part(suite: Suite, index: int) -> bool:
     later = suite.checks[index + 1:]
     return not any(c.part == suite.checks[index].part for c in later)
@@ -207,7 +244,7 @@ def _partial(report: GradeReport) -> GradeReport:
     """A scored copy of ``report`` restricted to the parts whose checks have all run."""
     done = {r.check.part for r in report.results} - {c.part for c in report.suite.checks[len(report.results):]}
     suite = Suite(report.suite.name, [p for p in report.suite.parts if p.name in done],
-                  [c for c in report.suite.checks if c.part in done])
+                  [c for c in report.suite.checks if c.part in done], report.suite.mistake_titles)
     results = [copy.deepcopy(r) for r in report.results if r.check.part in done]
     partial = GradeReport(suite, results, report.submission, report.identity, report.isolation,
                           notes=list(report.notes))
@@ -241,39 +278,70 @@ def _checkout_folder() -> list[Path]:
 
 def _score(report: GradeReport) -> None:
     suite = report.suite
+    report.withheld.clear()
     weights: dict[str, float] = {}
     for r in report.results:
         weights[r.check.part] = weights.get(r.check.part, 0.0) + r.check.weight
-    failures: dict[str, int] = {}
-    totals: dict[str, int] = {}
+    # Failures and checks per part: all of them, and the public ones only (what visible messages may cite).
+    failures: dict[tuple[str, str], int] = {}
+    totals: dict[tuple[str, str], int] = {}
     for r in report.results:
         part = suite.part(r.check.part)
         r.max_score = part.points * r.check.weight / weights[part.name]
         r.score = r.max_score if r.outcome.passed else 0.0
-        totals[part.name] = totals.get(part.name, 0) + 1
-        if not r.outcome.passed:
-            failures[part.name] = failures.get(part.name, 0) + 1
+        for key in [(part.name, "all")] + ([] if r.check.kind == "hidden" else [(part.name, "public")]):
+            totals[key] = totals.get(key, 0) + 1
+            if not r.outcome.passed:
+                failures[key] = failures.get(key, 0) + 1
     for part in suite.parts:
         mine = [r for r in report.results if r.check.part == part.name]
-        general = [r for r in mine if r.check.kind in ("random", "hidden")]
+        general = [r for r in mine if r.check.kind == "random"]  # public: the message below is visible
         if general and not any(r.outcome.passed for r in general):
             for r in mine:
                 if r.check.kind == "example" and r.outcome.passed:
                     r.score = 0.0
                     r.outcome = Outcome(
                         False,
-                        "Passes the lecture example, but fails every random and hidden case: points for the "
+                        "Passes the lecture example, but fails every public random case: points for the "
                         "example count only when the implementation is general. Fix the failing cases below "
                         "(if the example's values are hard-coded, that is why).",
                     )
-                    failures[part.name] = failures.get(part.name, 0) + 1
+                    for key in [(part.name, "all"), (part.name, "public")]:
+                        failures[key] = failures.get(key, 0) + 1
+        _withhold_public_points(report, part.name, mine)
         for r in mine:
             if r.outcome.passed:
                 continue
+            # a visible check's note counts public checks only (hidden results stay hidden until shown)
             for dep in transitive_dependencies(suite, part.name):
-                if failures.get(dep):
+                key = (dep, "all" if r.check.kind == "hidden" else "public")
+                if failures.get(key):
+                    scope = "checks" if r.check.kind == "hidden" else "public checks"
                     r.outcome.message += (
-                        f"\nNote: your {dep} also fails {failures[dep]} of {totals[dep]} checks; "
+                        f"\nNote: your {dep} also fails {failures[key]} of {totals[key]} {scope}; "
                         f"if {part.name} calls it, fix {dep} first."
                     )
                     break
+
+
+def _withhold_public_points(report: GradeReport, part: str, mine: list[CheckResult]) -> None:
+    """No free points: the part's public points count in proportion to its hidden checks that pass.
+
+    ``withheld = public points x (failed hidden weight / hidden weight)``; the explanation goes on
+    the failing hidden checks only, so the visible output says nothing that comes from hidden cases.
+    """
+    hidden = [r for r in mine if r.check.kind == "hidden"]
+    weight = sum(r.check.weight for r in hidden)
+    failed = [r for r in hidden if not r.outcome.passed]
+    if not weight or not failed:
+        return
+    public = sum(r.score for r in mine if r.check.kind != "hidden")
+    points = public * sum(r.check.weight for r in failed) / weight
+    if points <= 0:
+        return
+    report.withheld[part] = points
+    for r in failed:
+        r.outcome.message += (
+            f"\nNo free points: {part}'s public checks count only in proportion to its hidden checks that pass; "
+            f"{points:.2f} of their points were withheld because hidden checks like this one fail."
+        )

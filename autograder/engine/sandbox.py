@@ -60,6 +60,7 @@ class CallResult:
     error: str = ""
     seconds: float = 0.0
     fvp_calls: int = 0
+    modified: tuple[str, ...] = ()  # arguments the call changed in place, as the child saw them
 
     @property
     def ok(self) -> bool:
@@ -454,7 +455,10 @@ class Sandbox:
             value = codec.decode(reply.get("value"))
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
             return CallResult("bad-output", error=f"the returned value could not be read ({exc})")
-        return CallResult("ok", value=value, seconds=time.monotonic() - start, fvp_calls=fvp_calls)
+        modified = reply.get("modified")
+        modified = tuple(str(m)[:80] for m in modified[:20]) if isinstance(modified, list) else ()
+        return CallResult("ok", value=value, seconds=time.monotonic() - start, fvp_calls=fvp_calls,
+                          modified=modified)
 
 
 def namespace_processes(bwrap_pid: int) -> int:

@@ -18,6 +18,8 @@ import numpy as np
 from .sandbox import CallResult, Sandbox
 
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+# Mistakes the engine itself finds, whatever the suite (key -> the name students read).
+ENGINE_MISTAKES = {"modifies_input": "an argument changed in place"}
 # Kinds of case: "example" (the lecture's MDP, public), "random" (public seeds), "edge" (public,
 # hand-made corner cases), "hidden" (seeds from the bundle secret and the submission's identity).
 KINDS = ("example", "random", "edge", "hidden")
@@ -78,9 +80,16 @@ class Check:
 
 @dataclass
 class Suite:
+    """``mistake_titles`` maps the catalogue keys that checks report to the names students read."""
+
     name: str
     parts: list[Part]
     checks: list[Check] = field(default_factory=list)
+    mistake_titles: dict[str, str] = field(default_factory=dict)
+
+    def mistake_title(self, key: str) -> str:
+        """The student-facing name of mistake ``key`` (never the internal key itself)."""
+        return self.mistake_titles.get(key) or ENGINE_MISTAKES.get(key) or "a mistake"
 
     def part(self, name: str) -> Part:
         for p in self.parts:
@@ -126,6 +135,8 @@ class Context:
         self.sandbox = sandbox
         self.suite = suite
         self.timed_out: dict[str, str] = {}  # part -> the timeout message of its first timed-out call
+        # (function, argument) pairs that calls changed in place since the runner last cleared it
+        self.modified: list[tuple[str, str]] = []
 
     def call(
         self,
@@ -144,6 +155,7 @@ class Context:
         result = self.sandbox.call(p.module, p.func, args, kwargs, fvp_matrix=fvp, timeout=timeout)
         if result.kind == "timeout":
             self.timed_out[part] = result.error
+        self.modified += [(p.func, name) for name in result.modified if (p.func, name) not in self.modified]
         return result
 
 

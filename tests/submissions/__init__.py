@@ -9,7 +9,10 @@ A submission is a :class:`Spec`: the reference's student files (``kl.py``, ``fis
   this way, as whole functions that are linted like the rest of the code;
 * text patches ``(file, old, new)``, applied after the folder (a patch whose old text is gone
   fails loudly);
-* whole files replaced or deleted (``files``).
+* whole files replaced or deleted (``files``);
+* a *base* folder of whole student files (``base``) used instead of the reference's: the
+  submissions that independent testers wrote from the handout alone (``strangers/``) are their
+  correct files, verbatim, and their mistakes are text patches on them.
 
 A spec also states what the grade must show: the parts that lose points and the catalogue keys
 their feedback must name (``lose``), the parts that fail only because they call a failing part
@@ -43,6 +46,7 @@ class Spec:
     dependent: tuple[str, ...] = ()  # parts failing because a part they call fails: the note must say so
     mention: dict[str, tuple[str, ...]] = field(default_factory=dict)  # part -> text its feedback contains
     call_seconds: Optional[float] = None  # a short per-call limit (infinite loops)
+    base: Optional[str] = None  # whole student files under tests/submissions/<base>/ replace the reference's
 
 
 def merge_functions(reference: str, partial: str) -> str:
@@ -89,6 +93,9 @@ def merge_functions(reference: str, partial: str) -> str:
 def build(spec: Spec, dest: Path) -> Path:
     """Write ``spec`` as a student's folder ``dest`` and return it."""
     materialise(Sample(spec.name, spec.description), dest)
+    if spec.base is not None:
+        for whole in sorted((HERE / spec.base).glob("*.py")):
+            (dest / whole.name).write_text(whole.read_text(encoding="utf-8"), encoding="utf-8")
     if spec.folder is not None:
         folder = HERE / spec.folder
         partials = sorted(folder.glob("*.py"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ...engine.suite import Part, Seeds, Suite
 from . import fisher_checks, kl_checks, npg_checks
+from .mistakes import MISTAKES
 
 PARTS = [
     Part("kl_divergence", "kl", 8),
@@ -30,4 +31,4 @@ PARTS = [
 def build(seeds: Seeds) -> Suite:
     """The NPG suite for one submission (hidden cases depend on ``seeds``)."""
     checks = kl_checks.build(seeds) + fisher_checks.build(seeds) + npg_checks.build(seeds)
-    return Suite("npg", list(PARTS), checks)
+    return Suite("npg", list(PARTS), checks, {key: m.title for key, m in MISTAKES.items()})

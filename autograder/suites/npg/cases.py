@@ -7,8 +7,9 @@ cases describe themselves by kind and shape, never by seed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -65,6 +66,32 @@ class MDPCase:
 
 
 EXAMPLE_SNIPPET = "mdp, policy = example_mdp()\n"
+
+
+def array_literal(x: np.ndarray) -> str:
+    """``np.array([...])`` that rebuilds ``x`` exactly (Python's shortest round-trip repr of each
+    number), on one line whatever its rank."""
+    text = repr(np.asarray(x).tolist())
+    return "np.array(" + re.sub(r"\b(inf|nan)\b", r"np.\1", text) + ")"
+
+
+def literal_snippet(build: Callable[[], tuple], call: str, theta_name: str = "theta") -> str:
+    """Code that rebuilds a hand-made case (MDP, policy, theta) from arrays, then makes ``call``:
+    what a student pastes to reproduce a failed check on an MDP no seed describes."""
+    mdp, policy, theta = build()
+    return (
+        f"P = {array_literal(mdp.P)}\n"
+        f"r = {array_literal(mdp.r)}\n"
+        f"mdp = TabularMDP(P, r, {float(mdp.gamma)!r}, {array_literal(mdp.mu0)})\n"
+        f"policy = LogLinearPolicy({array_literal(policy.phi)}, {array_literal(policy.mask)})\n"
+        f"{theta_name} = {array_literal(theta)}\n"
+        f"{call}"
+    )
+
+
+def system_snippet(F: np.ndarray, g: np.ndarray, call: str) -> str:
+    """Code that rebuilds a linear system (F, g) from arrays, then makes ``call``."""
+    return f"F = {array_literal(F)}\ng = {array_literal(g)}\n{call}"
 
 
 def example(mu0: tuple[float, float] = (0.5, 0.5)) -> tuple[TabularMDP, LogLinearPolicy]:
@@ -137,6 +164,22 @@ def line_mdp() -> tuple[TabularMDP, LogLinearPolicy, np.ndarray]:
     phi[:, 0, 0] = 1.0
     phi[:, 1, 1] = np.linspace(-1.0, 1.0, S)
     return mdp, LogLinearPolicy(phi), np.array([0.3, 0.8])
+
+
+def relabelled(build: Callable[[], tuple], seed: int) -> Callable[[], tuple]:
+    """The case of ``build`` with its states and actions renamed by random permutations (features,
+    mask, rewards, transitions and mu0 move with them): policy KL, F, the gradient and every
+    trust-region step are unchanged, since they do not depend on names."""
+    def renamed() -> tuple:
+        mdp, policy, theta = build()
+        rng = np.random.default_rng(seed)
+        s = rng.permutation(mdp.num_states)
+        a = rng.permutation(mdp.num_actions)
+        P = mdp.P[s][:, a][:, :, s]
+        new = TabularMDP(P, mdp.r[s][:, a], mdp.gamma, mdp.mu0[s])
+        return new, LogLinearPolicy(policy.phi[s][:, a], policy.mask[s][:, a]), theta
+
+    return renamed
 
 
 def reachable(mdp: TabularMDP, policy: LogLinearPolicy, theta: np.ndarray) -> np.ndarray:

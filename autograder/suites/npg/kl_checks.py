@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from solutions.mdp import discounted_state_distribution
 from ...engine.compare import Tolerance, expect_close, format_value
 from ...engine.suite import Check, Context, Outcome, Seeds
 from . import cases
+from .cases import array_literal
 from .mistakes import mistake
 
 # KL of nearby distributions is a sum of terms of size ~0.1 that nearly cancel: single precision
@@ -39,10 +40,6 @@ def _discrete_mistakes(p: np.ndarray, q: np.ndarray) -> list:
     ]
 
 
-def _array_literal(x: np.ndarray) -> str:
-    return "np.array(" + np.array2string(np.asarray(x), separator=", ", precision=17, threshold=10**6) + ")"
-
-
 def _check_kl_divergence(p: np.ndarray, q: np.ndarray, label: str, hidden: bool = False) -> Callable:
     def run(ctx: Context) -> Outcome:
         expected = ref.kl_divergence(p, q)
@@ -51,7 +48,7 @@ def _check_kl_divergence(p: np.ndarray, q: np.ndarray, label: str, hidden: bool 
             reproduce = None
         else:
             inputs = f"p = {format_value(p)}, q = {format_value(q)}"
-            reproduce = f"kl_divergence({_array_literal(p)}, {_array_literal(q)})"
+            reproduce = f"kl_divergence({array_literal(p)}, {array_literal(q)})"
         return expect_close(
             ctx.call("kl_divergence", p, q), expected, func="kl_divergence", inputs=inputs,
             mistakes=_discrete_mistakes(p, q), reproduce=reproduce, tol=KL_TOL,
@@ -78,7 +75,7 @@ def _check_kl_bernoulli(p: Any, q: Any, label: str, hidden: bool = False) -> Cal
             inputs, reproduce = f"{label}: p of shape {p.shape}, q of shape {q.shape}", None
         else:
             inputs = f"p = {format_value(p)}, q = {format_value(q)}"
-            reproduce = f"kl_bernoulli({_array_literal(p)}, {_array_literal(q)})"
+            reproduce = f"kl_bernoulli({array_literal(p)}, {array_literal(q)})"
         return expect_close(
             ctx.call("kl_bernoulli", p, q), expected, func="kl_bernoulli", inputs=inputs,
             mistakes=_bernoulli_mistakes(p, q), reproduce=reproduce, tol=KL_TOL,
@@ -105,8 +102,8 @@ def _check_kl_gaussian(mu1: Any, mu2: Any, sigma: Any, label: str, hidden: bool 
             inputs, reproduce = f"{label}: mu1 {mu1.shape}, mu2 {mu2.shape}, sigma {np.shape(sigma_arg)}", None
         else:
             inputs = f"mu1 = {format_value(mu1)}, mu2 = {format_value(mu2)}, sigma = {format_value(sigma_arg)}"
-            sig = repr(sigma_arg) if isinstance(sigma_arg, float) else _array_literal(sigma_arg)
-            reproduce = f"kl_gaussian({_array_literal(mu1)}, {_array_literal(mu2)}, {sig})"
+            sig = repr(sigma_arg) if isinstance(sigma_arg, float) else array_literal(sigma_arg)
+            reproduce = f"kl_gaussian({array_literal(mu1)}, {array_literal(mu2)}, {sig})"
         return expect_close(
             ctx.call("kl_gaussian", mu1, mu2, sigma_arg), expected, func="kl_gaussian", inputs=inputs,
             mistakes=candidates, reproduce=reproduce,
@@ -130,13 +127,16 @@ def _policy_kl_mistakes(mdp: Any, policy: Any, theta0: np.ndarray, theta: np.nda
     ]
 
 
-def _check_policy_kl(build: Callable, label: str, snippet: Any = None) -> Callable:
+def _check_policy_kl(build: Callable, label: str, snippet: Any = None,
+                     expected: Optional[Callable[[], float]] = None) -> Callable:
+    """``expected`` (default: the reference on the same input) gives the value a metamorphic case
+    must reproduce, e.g. the KL of the MDP before its states were renamed."""
     def run(ctx: Context) -> Outcome:
         mdp, policy, theta0, theta = build()
-        expected = ref.policy_kl(mdp, policy, theta0, theta)
+        value = ref.policy_kl(mdp, policy, theta0, theta) if expected is None else expected()
         inputs = f"{label}; theta0 = {format_value(theta0)}, theta = {format_value(theta)}"
         return expect_close(
-            ctx.call("policy_kl", mdp, policy, theta0, theta), expected, func="policy_kl", inputs=inputs,
+            ctx.call("policy_kl", mdp, policy, theta0, theta), value, func="policy_kl", inputs=inputs,
             mistakes=_policy_kl_mistakes(mdp, policy, theta0, theta),
             reproduce=snippet, tol=KL_TOL,
         )
@@ -162,6 +162,8 @@ def build(seeds: Seeds) -> list[Check]:
         np.array([0.2, 0.5, 0.3]), np.array([0.1, 0.6, 0.3]), "hand-made"), kind="edge"))
     add(Check("kl_divergence", "zeros in p (0 log 0 = 0)", _check_kl_divergence(
         np.array([0.5, 0.0, 0.5]), np.array([0.25, 0.5, 0.25]), "hand-made"), kind="edge"))
+    add(Check("kl_divergence", "p = q = 0 in the same entry: that term is 0", _check_kl_divergence(
+        np.array([0.5, 0.0, 0.5]), np.array([0.25, 0.0, 0.75]), "hand-made"), kind="edge"))
     add(Check("kl_divergence", "q = 0 where p > 0 gives inf", _check_kl_divergence(
         np.array([0.5, 0.5]), np.array([1.0, 0.0]), "hand-made"), kind="edge"))
     rng = np.random.default_rng(101)
@@ -169,6 +171,10 @@ def build(seeds: Seeds) -> list[Check]:
         _dirichlet(rng, (3, 4)), _dirichlet(rng, (4,)), "random"), kind="random"))
     add(Check("kl_divergence", "random distributions with zeros, shape (5, 6)", _check_kl_divergence(
         _dirichlet(rng, (5, 6), zeros=True), _dirichlet(rng, (5, 6)), "random"), kind="random"))
+    p_zeros, q_full = _dirichlet(rng, (3, 5), zeros=True), _dirichlet(rng, (3, 5))
+    perm = rng.permutation(5)
+    add(Check("kl_divergence", "outcomes permuted: the same KL (the order of outcomes carries no meaning)",
+              _check_kl_divergence(p_zeros[:, perm], q_full[:, perm], "random, outcomes permuted"), kind="random"))
     for i in range(2):
         hrng = np.random.default_rng(seeds.hidden(f"kl_divergence/{i}"))
         add(Check("kl_divergence", f"hidden random batch {i + 1}", _check_kl_divergence(
@@ -224,7 +230,9 @@ def build(seeds: Seeds) -> list[Check]:
         return mdp, policy, theta, theta + np.array([1.0, -2.0, 0.5])
 
     add(Check("policy_kl", "an unreachable state and a masked action", _check_policy_kl(
-        unreachable_case, "3 states, state 2 unreachable (d(2) = 0), action 1 masked in state 0"), kind="edge"))
+        unreachable_case, "3 states, state 2 unreachable (d(2) = 0), action 1 masked in state 0",
+        cases.literal_snippet(cases.unreachable_mdp, "theta2 = theta + np.array([1.0, -2.0, 0.5])\n"
+                                                     "policy_kl(mdp, policy, theta, theta2)")), kind="edge"))
     for name, case in (
         ("random MDP with features", cases.MDPCase(201, 4, 3, num_features=5)),
         ("random tabular MDP", cases.MDPCase(202, 3, 3)),
@@ -241,4 +249,31 @@ def build(seeds: Seeds) -> list[Check]:
         )
         add(Check("policy_kl", name, _check_policy_kl(random_case, case.describe(), snippet),
                   kind="hidden" if case.hidden else "random"))
+
+    relabel = cases.MDPCase(204, 4, 3, num_features=4)
+    renamed = cases.relabelled(relabel.build, 205)
+
+    def renamed_case() -> tuple:
+        mdp, policy, theta0 = renamed()
+        return mdp, policy, theta0, relabel.second_theta()
+
+    def original_value() -> float:
+        mdp, policy, theta0 = relabel.build()
+        return float(ref.policy_kl(mdp, policy, theta0, relabel.second_theta()))
+
+    add(Check("policy_kl", "states and actions renamed: the same value", _check_policy_kl(
+        renamed_case, relabel.describe() + ", states and actions renamed by permutations",
+        cases.literal_snippet(renamed, f"theta2 = {cases.array_literal(relabel.second_theta())}\n"
+                                       "policy_kl(mdp, policy, theta, theta2)"), expected=original_value),
+        kind="random"))
+    sharp = cases.MDPCase(203, 3, 3, num_features=4, theta_scale=1000.0)
+
+    def sharp_case() -> tuple:
+        mdp, policy, theta0 = sharp.build()
+        return mdp, policy, theta0, sharp.second_theta()
+
+    add(Check("policy_kl", "near-deterministic policies (|theta| ~ 1000): no overflow", _check_policy_kl(
+        sharp_case, sharp.describe() + ", theta of size ~1000", sharp.snippet(
+            f"theta2 = theta + 0.5 * np.random.default_rng({sharp.seed + 1}).standard_normal(policy.num_features)\n"
+            "policy_kl(mdp, policy, theta, theta2)")), kind="edge"))
     return checks

@@ -77,6 +77,10 @@ _ENTRIES = [
      "writes 1/2 D^T F D <= delta and gets sqrt(2 delta / ...): not this convention."),
     ("missing_sqrt", "a missing square root",
      "The step size is sqrt(delta / (g^T F^+ g)); without the square root D^T F D != delta."),
+    ("small_gradient_no_step", "no step for a small but non-zero gradient",
+     "D = 0 only when g^T F^+ g = 0. A guard such as np.allclose(g, 0) or norm(g) < 1e-8 also stops for a "
+     "small gradient, yet the step sqrt(delta / (g^T F^+ g)) F^+ g does not depend on the size of g "
+     "(scaling g by any c > 0 gives the same step): test g^T F^+ g > 0 instead."),
     ("euclidean_norm", "the Euclidean norm instead of the F-norm",
      "Scale F^+ g so that D^T F D = delta (the Fisher norm), not so that ||D||^2 = delta or with g^T g."),
     ("no_zero_guard", "no guard for a zero gradient",

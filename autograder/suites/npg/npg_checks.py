@@ -15,7 +15,7 @@ import numpy as np
 
 from solutions import npg as ref
 from solutions.fisher import fisher_information
-from solutions.mdp import discounted_state_distribution, objective, policy_gradient
+from solutions.mdp import TabularMDP, discounted_state_distribution, objective, policy_gradient
 
 from ...engine.compare import Tolerance, call_failure, diagnose, format_value, mismatch, numeric_value
 from ...engine.sandbox import FVP, RNG
@@ -32,6 +32,21 @@ FALSE_FAILURE = 1e-6  # per sampler check
 # failed it on every case with features). The catalogued mistakes (F once, TRPO's 2 delta, no
 # square root, Euclidean norm, plain gradient) move the policies by > 1e-2 within a few iterations.
 NPG_TOL = Tolerance(rtol=1e-3, atol=5e-4)
+# Relative backward error allowed in a direction or a step: the answer must be the exact one for a
+# Fisher matrix within ETA ||F|| of the given one. Single precision gives ~1e-7 (k-term sums of
+# float32 entries, eps = 6e-8); 1e-5 keeps a margin of ~100 and is independent of the machine (IEEE
+# arithmetic). Every catalogued mistake has a backward error or a constraint error of order 1.
+ETA = 1e-5
+# The same for the steps of an NPG trajectory, where the submission computes F and g itself, in its
+# own precision: at near-deterministic iterates psi = phi - E[phi] cancels, and a correct float32 F is
+# off by up to ~4e-4 of ||F|| (measured: D^T F D = 1.00036 delta on a hidden case of the catalogue's
+# float32 submission). 1e-3 matches the 1e-3 the former end-to-end comparison allowed; the
+# catalogued loop mistakes are still far outside it (TRPO's 2 delta and a missing square root change
+# D^T F D by a factor, F computed once leaves a backward error of ||F_t - F_0|| / ||F|| >= 1e-2).
+STEP_ETA = 1e-3
+# Unit round-off of single precision: a trajectory stored in float32 rounds each theta_t by up to
+# this much relative to |theta_t|, so a step read as theta_{t+1} - theta_t carries that error.
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
 SAMPLES = 40_000
 
 
@@ -98,7 +113,7 @@ def _check_sampler(build: Builder, n: int, seed: int, label: str, snippet: Optio
             inputs = f"{label}; n = {n}"
         result = ctx.call("sample_state_actions", mdp, policy, theta, n, RNG(seed), timeout=20.0)
         if not result.ok:
-            return call_failure(result, "sample_state_actions", inputs)
+            return call_failure(result, "sample_state_actions", inputs, snippet)
         value = result.value
         if not (isinstance(value, list) and len(value) == 2):
             return Outcome(False, "Your sample_state_actions must return a pair (states, actions) of integer "
@@ -137,6 +152,35 @@ def _check_sampler(build: Builder, n: int, seed: int, label: str, snippet: Optio
     return run
 
 
+def _check_sampler_reproducible(build: Builder, n: int, seed: int, label: str, snippet: Optional[str]) -> Callable:
+    """Two calls with generators of the same seed must return the same samples: every random number
+    comes from the ``rng`` argument (np.random's global state or a new generator breaks this)."""
+    def run(ctx: Context) -> Outcome:
+        mdp, policy, theta = build()
+        inputs = f"{label}; theta = {format_value(theta)}; n = {n}; rng = np.random.default_rng({seed}), twice"
+        values = []
+        for _ in range(2):
+            result = ctx.call("sample_state_actions", mdp, policy, theta, n, RNG(seed), timeout=20.0)
+            if not result.ok:
+                return call_failure(result, "sample_state_actions", inputs, snippet)
+            if not (isinstance(result.value, list) and len(result.value) == 2):
+                return Outcome(False, "Your sample_state_actions must return a pair (states, actions); it returned "
+                               f"{format_value(result.value)}.\nInput: {inputs}")
+            values.append([np.asarray(v) for v in result.value])
+        same = all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(*values))
+        if same:
+            return Outcome(True)
+        message = (f"Your sample_state_actions returned different samples for two generators with the same seed.\n"
+                   f"Input: {inputs}\nDraw every random number from the rng argument (rng.random, rng.choice, "
+                   "rng.geometric), not from np.random or a new generator: the grader and your notebook must be "
+                   "able to reproduce the samples.")
+        if snippet:
+            message += "\nReproduce it in your notebook:\n    " + snippet.replace("\n", "\n    ")
+        return Outcome(False, message)
+
+    return run
+
+
 def _sampler_message(inputs: str, exact: np.ndarray, freq: np.ndarray, detail: str, found: Any,
                      snippet: Optional[str]) -> str:
     lines = [
@@ -161,6 +205,11 @@ def _invariants(F: np.ndarray, g: np.ndarray, v: np.ndarray) -> np.ndarray:
         return np.concatenate([F @ v, [g @ v]])
 
 
+def _norm2(F: np.ndarray) -> float:
+    """The spectral norm ||F||_2 (largest singular value); 0 for an empty or zero matrix."""
+    return float(np.linalg.norm(F, 2)) if F.size else 0.0
+
+
 def _pinv(F: np.ndarray) -> np.ndarray:
     return np.linalg.pinv(F, rcond=1e-10, hermitian=True)
 
@@ -180,29 +229,39 @@ def _expect_direction(result: Any, F: np.ndarray, g: np.ndarray, expected: np.nd
         elif not np.any(g) and "division" in result.error.lower():  # e.g. ZeroDivisionError for g = 0
             m = mistake("no_zero_guard")
         if m is not None:
-            out = call_failure(result, func, inputs)
+            out = call_failure(result, func, inputs, reproduce)
             return Outcome(False, out.message + f"\nLikely mistake: {m.title}. {m.hint}", m.key)
-    got, failure = numeric_value(result, func, inputs, shape=expected.shape)
+    got, failure = numeric_value(result, func, inputs, shape=expected.shape, reproduce=reproduce)
     if failure is not None:
         return failure
     assert got is not None
     want = _invariants(F, g, expected)
     have = _invariants(F, g, got)
-    tol = Tolerance(rtol=1e-5, atol=1e-8 * max(1.0, float(np.abs(want).max())))
+    # Backward-error tolerance: a computed v is the exact answer for F + E with ||E|| <= ETA ||F||, so
+    # F v carries an error up to ETA ||F|| ||v|| and g . v up to ETA ||g|| ||v|| whatever the entries'
+    # sizes (a fixed atol failed a correct float32 step on small entries of F v). Each invariant is
+    # divided by its norm (||F||, ||g||) so that one tolerance, ETA ||v||, serves both at any scale.
+    size = float(np.linalg.norm(expected))
+    norms = np.concatenate([np.full(len(g), max(_norm2(F), 1e-300)), [max(float(np.linalg.norm(g)), 1e-300)]])
+    tol = Tolerance(rtol=1e-5, atol=max(ETA * size, 1e-300))
     detail = ""
-    ok = bool(np.all(np.isfinite(got))) and tol.close(have, want)
+    ok = bool(np.all(np.isfinite(got))) and tol.close(have / norms, want / norms)
     if ok and constraint is not None:
         quad = float(got @ F @ got)
-        if not np.isclose(quad, constraint, rtol=1e-5, atol=1e-10):
+        if not np.isclose(quad, constraint, rtol=1e-5, atol=ETA * _norm2(F) * size**2):
             ok = False
             detail = f"D^T F D = {quad:.8g}, but the trust region needs D^T F D = delta = {constraint:g}."
     if ok:
         return Outcome(True)
-    found = diagnose(have, [(m, _invariants(F, g, np.asarray(alt, float))) for m, alt in alternatives], tol)
+    found = diagnose(have / norms, [(m, _invariants(F, g, np.asarray(alt, float)) / norms) for m, alt in alternatives],
+                     tol)
     if found is None and _singular(F) and np.all(np.isfinite(got)) and _inverted_round_off(F, got, expected):
         found = mistake("inv_on_singular")
     if found is None and not np.all(np.isfinite(got)) and not np.any(g):
         found = mistake("no_zero_guard")
+    if found is None and not np.any(got) and np.any(expected) and func == "trust_region_step" and not _singular(F):
+        found = mistake("small_gradient_no_step")
+    tol = Tolerance(rtol=1e-5, atol=float(tol.atol * norms.max()))  # as printed: on the invariants themselves
     singular_note = (" F is singular here, so directions are compared through F v and g . v (any v with the same "
                      "F v and g . v changes the policy the same way).") if _singular(F) else ""
     lines = (f"Compared: F v and g . v. Expected [F v, g . v] = {format_value(want)}; got {format_value(have)}."
@@ -283,6 +342,46 @@ def _check_step(system: Callable[[], tuple], delta: float, label: str, snippet: 
     return run
 
 
+SCALES = (1e-12, 1e-6, 1e6, 1e12)
+
+
+def _check_scaled(part: str, system: Callable[[], tuple], delta: float, label: str, snippet: str) -> Callable:
+    """Metamorphic check: for every c > 0, ``trust_region_step(F, c g, delta)`` is the same step (its
+    scale sqrt(delta / g^T F^+ g) absorbs c) and ``trust_region_step(c F, g, delta)`` is that step over
+    sqrt(c); ``npg_direction(F, c g) = c F^+ g`` and ``npg_direction(c F, g) = F^+ g / c``. No fixed
+    threshold on the size of g or F survives c from 1e-12 to 1e12 (``np.allclose(g, 0)``, ``solve(F +
+    1e-10 I, g)``, ``if g^T F^+ g < 1e-8``)."""
+    def run(ctx: Context) -> Outcome:
+        F, g = system()
+        for cF, cg in [(1.0, c) for c in SCALES] + [(c, 1.0) for c in (1e-12, 1e12)]:
+            Fc, gc = cF * F, cg * g
+            scaled = f"g scaled by c = {cg:g}" if cF == 1.0 else f"F scaled by c = {cF:g}"
+            inputs = f"{label}, with {scaled}; F {format_value(Fc)}, g {format_value(gc)}"
+            F_text, g_text = ("F" if cF == 1.0 else f"{cF:g} * F"), ("g" if cg == 1.0 else f"{cg:g} * g")
+            if part == "trust_region_step":
+                reproduce = snippet + f"trust_region_step({F_text}, {g_text}, {delta:g})"
+                expected = ref.trust_region_step(Fc, gc, delta)
+                outcome = _expect_direction(ctx.call(part, Fc, gc, delta), Fc, gc, expected, func=part,
+                                            inputs=inputs, alternatives=_step_alternatives(Fc, gc, delta),
+                                            reproduce=reproduce, constraint=delta)
+            else:
+                reproduce = snippet + f"npg_direction({F_text}, {g_text})"
+                expected = ref.npg_direction(Fc, gc)
+                outcome = _expect_direction(ctx.call(part, Fc, gc), Fc, gc, expected, func=part, inputs=inputs,
+                                            alternatives=[(mistake("plain_gradient"), gc)], reproduce=reproduce)
+            if not outcome.passed:
+                relation = ("the step does not depend on the size of g, and scales as 1/sqrt(c) with F: "
+                            "trust_region_step(c F, g, delta) = trust_region_step(F, g, delta) / sqrt(c)"
+                            if part == "trust_region_step" else
+                            "the direction is linear in g and in 1/F: npg_direction(F, c g) = c npg_direction(F, g)"
+                            " and npg_direction(c F, g) = npg_direction(F, g) / c")
+                outcome.message += f"\nWhy this case: {relation}, for every c > 0 (no threshold on sizes)."
+                return outcome
+        return Outcome(True)
+
+    return run
+
+
 # ----------------------------------------------------------------------------------------------
 # conjugate_gradient
 # ----------------------------------------------------------------------------------------------
@@ -301,7 +400,7 @@ def _steepest_descent(F: np.ndarray, g: np.ndarray, iters: int) -> np.ndarray:
 
 
 def _check_cg(system: Callable[[], tuple], iters: int, label: str, snippet: Optional[str],
-              rtol: float = 1e-5) -> Callable:
+              rtol: float = 1e-5, stop_tol: Optional[float] = None, public: bool = True) -> Callable:
     def run(ctx: Context) -> Outcome:
         F, g = system()
         calls = []
@@ -310,10 +409,16 @@ def _check_cg(system: Callable[[], tuple], iters: int, label: str, snippet: Opti
             calls.append(1)
             return F @ v
 
-        expected = ref.conjugate_gradient(counted, g, iters=iters)
-        inputs = f"{label}; F {format_value(F)} (reached only through fvp), g {format_value(g)}, iters = {iters}"
-        result = ctx.call("conjugate_gradient", FVP(F), g, iters=iters, fvp=F)
-        got, failure = numeric_value(result, "conjugate_gradient", inputs, shape=g.shape)
+        extra = {} if stop_tol is None else {"tol": stop_tol}
+        expected = ref.conjugate_gradient(counted, g, iters=iters, **extra)
+        inputs = (f"{label}; F {format_value(F)} (reached only through fvp), g {format_value(g)}, iters = {iters}"
+                  + ("" if stop_tol is None else f", tol = {stop_tol:g} (stop as soon as r^T r < tol)"))
+        result = ctx.call("conjugate_gradient", FVP(F), g, iters=iters, fvp=F, **extra)
+        reproduce = snippet
+        if public and reproduce is None:
+            reproduce = cases.system_snippet(F, g, f"conjugate_gradient(lambda v: F @ v, g, iters={iters}"
+                                             + ("" if stop_tol is None else f", tol={stop_tol:g}") + ")")
+        got, failure = numeric_value(result, "conjugate_gradient", inputs, shape=g.shape, reproduce=reproduce)
         if failure is not None:
             return failure
         if result.fvp_calls > iters:
@@ -327,7 +432,7 @@ def _check_cg(system: Callable[[], tuple], iters: int, label: str, snippet: Opti
             return Outcome(True)
         found = diagnose(got, [(mistake("steepest_descent"), _steepest_descent(F, g, iters)),
                                (mistake("plain_gradient"), g)], tol)
-        return mismatch("conjugate_gradient", inputs, expected, got, tol, found, snippet,
+        return mismatch("conjugate_gradient", inputs, expected, got, tol, found, reproduce,
                         f"Your code made {result.fvp_calls} Fisher-vector products (the reference {len(calls)}).")
 
     return run
@@ -386,8 +491,51 @@ def _variant_step(kind: str) -> Callable:
     return step
 
 
+def _judge_step(F: np.ndarray, g: np.ndarray, delta: float, D: np.ndarray, rounding: float) -> Optional[str]:
+    """Why ``D`` is not a trust-region step for (F, g, delta), or None when it is one.
+
+    The maths: D is the step iff ``F D = s g`` for some ``s > 0`` and ``D^T F D = delta`` (or D = 0
+    when ``g^T F^+ g = 0``). Taking ``s = D^T F D / g . D`` (the multiplier these imply), D passes
+    when its backward error ``||F D - s g|| <= STEP_ETA ||F|| ||D||`` and ``|D^T F D - delta| <= STEP_ETA
+    delta + STEP_ETA ||F|| ||D||^2``, each plus what ``rounding`` (the error of D itself, ||.||_2) can
+    cause. These bounds hold however ill-conditioned F is, so round-off that the reference and a
+    correct submission handle differently (e.g. pinv cut-offs near a deterministic policy) passes,
+    while every catalogued mistake breaks one of the two equations by order 1.
+    """
+    if not np.all(np.isfinite(D)):
+        return "the step is not finite"
+    norm_F = _norm2(F)
+    size = float(np.linalg.norm(D))
+    gv = float(g @ _pinv(F) @ g)
+    if not gv > 0:
+        if size <= rounding:
+            return None
+        return f"g^T F^+ g = 0 (zero gradient), so the step must be 0; got |D| = {size:.3g}"
+    quad = float(D @ F @ D)
+    gd = float(g @ D)
+    if not gd > 0:
+        if size == 0:
+            return f"D = 0 although g^T F^+ g = {gv:.3g} > 0 (only a zero gradient gives no step)"
+        return f"g . D = {gd:.6g}: the step must go uphill (g . D > 0)"
+    residual = float(np.linalg.norm(F @ D - (quad / gd) * g))
+    allowed = STEP_ETA * norm_F * size + norm_F * rounding
+    if residual > allowed:
+        return (f"F D is not parallel to g: ||F D - s g|| = {residual:.3g} with s = D^T F D / g . D, allowed "
+                f"{allowed:.3g} (= {STEP_ETA:g} ||F|| ||D|| plus round-off of theta)")
+    allowed = STEP_ETA * delta + STEP_ETA * norm_F * size**2 + 2.0 * norm_F * size * rounding
+    if abs(quad - delta) > allowed:
+        return (f"D^T F D = {quad:.8g}, but the trust region needs D^T F D = delta = {delta:g} "
+                f"(allowed error {allowed:.3g})")
+    return None
+
+
 def _check_npg(build: Callable[[], tuple], delta: float, iterations: int, label: str,
                snippet: Optional[str]) -> Callable:
+    """Each step of the submission's trajectory is judged where it is taken: theta_{t+1} - theta_t
+    must be the trust-region step at the submission's own theta_t (``_judge_step``, with the exact F
+    and gradient there). End-to-end agreement with the reference's trajectory is not required: round-off
+    grows along a trajectory (near-deterministic iterates make F ill-conditioned), so a correct
+    submission may drift from the reference while every one of its steps is right."""
     def run(ctx: Context) -> Outcome:
         mdp, policy, theta0 = build()
         expected = ref.natural_policy_gradient(mdp, policy, theta0, delta, iterations)
@@ -399,48 +547,74 @@ def _check_npg(build: Callable[[], tuple], delta: float, iterations: int, label:
             if np.allclose(_signature(mdp, policy, got_short, reach[1:]), _signature(mdp, policy, expected[1:],
                                                                                     reach[1:]), rtol=1e-4):
                 m = mistake("trajectory_without_theta0")
-                return Outcome(False, f"Your natural_policy_gradient returned {iterations} rows; expected "
-                               f"iterations + 1 = {iterations + 1}.\nInput: {inputs}\n"
-                               f"Likely mistake: {m.title}. {m.hint}", m.key)
-        got, failure = numeric_value(result, "natural_policy_gradient", inputs, shape=expected.shape)
+                message = (f"Your natural_policy_gradient returned {iterations} rows; expected iterations + 1 = "
+                           f"{iterations + 1}.\nInput: {inputs}\nLikely mistake: {m.title}. {m.hint}")
+                if snippet:
+                    message += "\nReproduce it in your notebook:\n    " + snippet.replace("\n", "\n    ")
+                return Outcome(False, message, m.key)
+        got, failure = numeric_value(result, "natural_policy_gradient", inputs, shape=expected.shape,
+                                     reproduce=snippet)
         if failure is not None:
             return failure
         assert got is not None
-        want = _signature(mdp, policy, expected, reach)
-        have = _signature(mdp, policy, got, reach)
-        tol = NPG_TOL
-        if tol.close(have, want):
+        bad_t, why, step_found = None, "", None
+        start_error = np.abs(got[0] - theta0)
+        if not np.all(start_error <= 2.0 * FLOAT32_EPS * max(1.0, float(np.abs(theta0).max()))):
+            bad_t, why = 0, "row 0 must be theta0 itself"
+        for t in range(iterations if bad_t is None else 0):
+            th, nxt = got[t], got[t + 1]
+            if not (np.all(np.isfinite(th)) and np.all(np.isfinite(nxt))):
+                bad_t, why = t, "theta is not finite"
+                break
+            F = fisher_information(mdp, policy, th)
+            g = policy_gradient(mdp, policy, th)
+            rounding = FLOAT32_EPS * (float(np.linalg.norm(th)) + float(np.linalg.norm(nxt)))
+            why = _judge_step(F, g, delta, nxt - th, rounding) or ""
+            if why:
+                bad_t = t
+                step_found = _step_mistake(F, g, delta, nxt - th)
+                break
+        if bad_t is None:
             return Outcome(True)
-        reference_step = ref.trust_region_step
-        variants = [
-            (mistake("fisher_computed_once"), _trajectory(mdp, policy, theta0, delta, iterations, reference_step,
-                                                          fixed_F=True)),
-            (mistake("gradient_computed_once"), _trajectory(mdp, policy, theta0, delta, iterations, reference_step,
-                                                            fixed_g=True)),
-            (mistake("trpo_two_delta"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("trpo"))),
-            (mistake("missing_sqrt"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("nosqrt"))),
-            (mistake("euclidean_norm"), _trajectory(mdp, policy, theta0, delta, iterations,
-                                                    _variant_step("euclid"))),
-            (mistake("plain_gradient"), _trajectory(mdp, policy, theta0, delta, iterations,
-                                                    _variant_step("gradient"))),
-        ]
-        found = diagnose(have, [(m, _signature(mdp, policy, traj, reach)) for m, traj in variants], tol)
-        first_bad = _first_bad_iterate(mdp, policy, got, expected, reach, tol)
-        detail = ("Compared: the policy pi_theta_t on reachable states and J(theta_t) at every iterate "
-                  f"(theta itself may differ where F is singular). First differing iterate: t = {first_bad}.")
-        return mismatch("natural_policy_gradient", inputs, expected, got, tol, found, snippet, detail)
+        found = step_found or _trajectory_mistake(mdp, policy, theta0, delta, iterations, got, expected, reach)
+        detail = (f"Each step theta_(t+1) - theta_t is checked as the trust-region step at your own theta_t "
+                  f"(with the exact F(theta_t) and grad J(theta_t)). First wrong step: t = {bad_t} -> {bad_t + 1}, "
+                  f"at theta_t = {format_value(got[bad_t])}: {why}.")
+        if bad_t == 0 and why.startswith("row 0"):
+            detail = f"Row 0 of the trajectory must be theta0 = {format_value(theta0)}; got {format_value(got[0])}."
+        return mismatch("natural_policy_gradient", inputs, expected, got, NPG_TOL, found, snippet, detail,
+                        tolerance_text=f"each step's backward error <= {STEP_ETA:g} (relative to ||F||), "
+                                       f"D^T F D = delta within {STEP_ETA:g} relative")
 
     return run
 
 
-def _first_bad_iterate(mdp: Any, policy: Any, got: np.ndarray, expected: np.ndarray, reach: list,
-                       tol: Tolerance) -> int:
-    for t in range(len(expected)):
-        a = _signature(mdp, policy, got[t:t + 1], reach[t:t + 1])
-        b = _signature(mdp, policy, expected[t:t + 1], reach[t:t + 1])
-        if not tol.close(a, b):
-            return t
-    return len(expected)
+def _step_mistake(F: np.ndarray, g: np.ndarray, delta: float, D: np.ndarray) -> Any:
+    """The catalogued step mistake that ``D`` matches at (F, g), if any."""
+    if not np.any(D) and np.any(g) and not _singular(F):
+        return mistake("small_gradient_no_step")
+    alternatives = _step_alternatives(F, g, delta)
+    tol = Tolerance(rtol=1e-4, atol=1e-6 * max(1e-300, float(np.abs(D).max())))
+    return diagnose(_invariants(F, g, D), [(m, _invariants(F, g, np.asarray(a, float))) for m, a in alternatives],
+                    tol)
+
+
+def _trajectory_mistake(mdp: Any, policy: Any, theta0: np.ndarray, delta: float, iterations: int,
+                        got: np.ndarray, expected: np.ndarray, reach: list) -> Any:
+    """The catalogued whole-loop mistake (F or g computed once, ...) whose trajectory ``got`` follows."""
+    reference_step = ref.trust_region_step
+    variants = [
+        (mistake("fisher_computed_once"), _trajectory(mdp, policy, theta0, delta, iterations, reference_step,
+                                                      fixed_F=True)),
+        (mistake("gradient_computed_once"), _trajectory(mdp, policy, theta0, delta, iterations, reference_step,
+                                                        fixed_g=True)),
+        (mistake("trpo_two_delta"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("trpo"))),
+        (mistake("missing_sqrt"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("nosqrt"))),
+        (mistake("euclidean_norm"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("euclid"))),
+        (mistake("plain_gradient"), _trajectory(mdp, policy, theta0, delta, iterations, _variant_step("gradient"))),
+    ]
+    have = _signature(mdp, policy, got, reach)
+    return diagnose(have, [(m, _signature(mdp, policy, traj, reach)) for m, traj in variants], NPG_TOL)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -452,6 +626,16 @@ def _example(theta: float, mu0: tuple = (0.5, 0.5)) -> Builder:
         return mdp, policy, np.array([theta])
 
     return build
+
+
+def _scaled_rewards(build: Callable[[], tuple], c: float) -> Callable[[], tuple]:
+    """The case of ``build`` with rewards times ``c`` > 0: g scales by c, F does not, so every
+    trust-region step, hence the trajectory, is unchanged (a size threshold on g shows here)."""
+    def scaled() -> tuple:
+        mdp, policy, theta = build()
+        return TabularMDP(mdp.P, c * mdp.r, mdp.gamma, mdp.mu0), policy, theta
+
+    return scaled
 
 
 def _fixed(F: np.ndarray, g: np.ndarray) -> Callable[[], tuple]:
@@ -480,17 +664,28 @@ def build(seeds: Seeds) -> list[Check]:
         ex + f"states, actions = sample_state_actions(mdp, policy, np.array([0.0]), {SAMPLES}, "
              "np.random.default_rng(401))"), kind="example"))
     add(Check("sample_state_actions", "a chain where t = 0, the discount and the horizon matter", _check_sampler(
-        cases.sampler_mdp, SAMPLES, 402, "a 4-state chain from state 0, gamma = 0.8", None), kind="edge", weight=2.0))
+        cases.sampler_mdp, SAMPLES, 402, "a 4-state chain from state 0, gamma = 0.8", cases.literal_snippet(
+            cases.sampler_mdp, f"states, actions = sample_state_actions(mdp, policy, theta, {SAMPLES}, "
+                               "np.random.default_rng(402))")), kind="edge", weight=2.0))
     add(Check("sample_state_actions", "a line of states from state 0: the stopping time matters", _check_sampler(
-        cases.line_mdp, SAMPLES, 406, "6 states in a line from state 0, gamma = 0.9", None), kind="edge", weight=2.0))
+        cases.line_mdp, SAMPLES, 406, "6 states in a line from state 0, gamma = 0.9", cases.literal_snippet(
+            cases.line_mdp, f"states, actions = sample_state_actions(mdp, policy, theta, {SAMPLES}, "
+                            "np.random.default_rng(406))")), kind="edge", weight=2.0))
     add(Check("sample_state_actions", "an unreachable state and a masked action", _check_sampler(
-        cases.unreachable_mdp, SAMPLES, 403, "3 states, state 2 unreachable, action 1 masked in state 0", None),
-        kind="edge"))
+        cases.unreachable_mdp, SAMPLES, 403, "3 states, state 2 unreachable, action 1 masked in state 0",
+        cases.literal_snippet(cases.unreachable_mdp, f"states, actions = sample_state_actions(mdp, policy, theta, "
+                                                     f"{SAMPLES}, np.random.default_rng(403))")), kind="edge"))
     public_sampler = cases.MDPCase(404, 4, 3, num_features=3, gamma=0.8)
     add(Check("sample_state_actions", "random MDP with features", _check_sampler(
         public_sampler.build, SAMPLES, 405, public_sampler.describe(),
         public_sampler.snippet(f"states, actions = sample_state_actions(mdp, policy, theta, {SAMPLES}, "
                                "np.random.default_rng(405))")), kind="random"))
+    add(Check("sample_state_actions", "the same rng seed gives the same samples", _check_sampler_reproducible(
+        public_sampler.build, 2000, 407, public_sampler.describe(),
+        public_sampler.snippet("a = sample_state_actions(mdp, policy, theta, 2000, np.random.default_rng(407))\n"
+                               "b = sample_state_actions(mdp, policy, theta, 2000, np.random.default_rng(407))\n"
+                               "print(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))")),
+        kind="random", weight=0.5))
     hidden_sampler = cases.MDPCase(hidden("sampler/0"), 4, 3, num_features=3, gamma=0.85, hidden=True)
     add(Check("sample_state_actions", "hidden random MDP", _check_sampler(
         hidden_sampler.build, SAMPLES, hidden("sampler/rng") % 2**31, hidden_sampler.describe(), None),
@@ -513,11 +708,22 @@ def build(seeds: Seeds) -> list[Check]:
         feat.snippet("F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n"
                      "npg_direction(F, g)")), kind="random"))
     add(Check("npg_direction", "damping = 0.1", _check_direction(
-        _spd_system(413, 4), 0.1, "random SPD F (seed 413)", None), kind="random"))
+        _spd_system(413, 4), 0.1, "random SPD F (seed 413)",
+        cases.system_snippet(*_spd_system(413, 4)(), "npg_direction(F, g, damping=0.1)")), kind="random"))
     add(Check("npg_direction", "F = 0 and g = 0 (example with mu0 = (1, 0)): direction 0", _check_direction(
         _fixed(np.zeros((1, 1)), np.zeros(1)), 0.0, "F = [[0]], g = [0]",
         "npg_direction(np.zeros((1, 1)), np.zeros(1))"),
         kind="edge"))
+    add(Check("npg_direction", "g or F scaled by c = 1e-12 ... 1e12: the direction scales with c (1/c for F)",
+              _check_scaled(
+        "npg_direction", lambda: _mdp_system(feat.build), 0.0, feat.describe(),
+        feat.snippet("F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n") or ""),
+        kind="random"))
+    over = cases.MDPCase(415, 2, 2, num_features=6)
+    add(Check("npg_direction", "more features than state-action pairs: F singular without exact zeros",
+              _check_direction(lambda: _mdp_system(over.build), 0.0, over.describe(), over.snippet(
+                  "F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n"
+                  "npg_direction(F, g)")), kind="random"))
     htab = cases.MDPCase(hidden("npg_direction/0"), 4, 3, hidden=True)
     add(Check("npg_direction", "hidden random tabular MDP (singular F)", _check_direction(
         lambda: _mdp_system(htab.build), 0.0, htab.describe(), None), kind="hidden"))
@@ -537,7 +743,13 @@ def build(seeds: Seeds) -> list[Check]:
                     "trust_region_step(F, g, 0.02)")), kind="random"))
     zero_F, _ = _spd_system(414, 3)()
     add(Check("trust_region_step", "zero gradient: no step", _check_step(
-        _fixed(zero_F, np.zeros(3)), 0.01, "random SPD F (seed 414), g = 0", None), kind="edge"))
+        _fixed(zero_F, np.zeros(3)), 0.01, "random SPD F (seed 414), g = 0",
+        cases.system_snippet(zero_F, np.zeros(3), "trust_region_step(F, g, 0.01)")), kind="edge"))
+    step_snippet = feat.snippet("F = fisher_information(mdp, policy, theta)\ng = policy_gradient(mdp, policy, theta)\n")
+    add(Check("trust_region_step", "g or F scaled by c = 1e-12 ... 1e12: the same step (over sqrt(c) for F)",
+              _check_scaled(
+        "trust_region_step", lambda: _mdp_system(feat.build), 0.05, feat.describe(), step_snippet or ""),
+        kind="random", weight=2.0))
     hfeat = cases.MDPCase(hidden("trust_region_step/0"), 5, 3, num_features=4, hidden=True)
     add(Check("trust_region_step", "hidden random MDP", _check_step(
         lambda: _mdp_system(hfeat.build), 0.03, hfeat.describe(), None), kind="hidden"))
@@ -552,10 +764,13 @@ def build(seeds: Seeds) -> list[Check]:
     add(Check("conjugate_gradient", "g = e1 (r^T r = 1 at the start), k = 5, iters = 3", _check_cg(
         lambda: (_spd_system(424, 5)()[0], np.eye(5)[0]), 3, "random SPD F (seed 424), g = e1", None),
         kind="random"))
+    add(Check("conjugate_gradient", "k = 6, tol = 0.5: stops as soon as r^T r < tol", _check_cg(
+        _spd_system(425, 6), 10, "random SPD F (seed 425), k = 6", None, stop_tol=0.5), kind="random"))
     add(Check("conjugate_gradient", "the Fisher matrix of a random MDP with features", _check_cg(
         lambda: _mdp_system(feat.build), 4, feat.describe(), None, rtol=1e-5), kind="random"))
     add(Check("conjugate_gradient", "hidden SPD system", _check_cg(
-        _spd_system(hidden("conjugate_gradient/0"), 7), 4, "a hidden random SPD F, k = 7", None), kind="hidden"))
+        _spd_system(hidden("conjugate_gradient/0"), 7), 4, "a hidden random SPD F, k = 7", None, public=False),
+        kind="hidden"))
 
     # natural_policy_gradient
     add(Check("natural_policy_gradient", "lecture example from theta = 0, delta = 0.01, 10 iterations", _check_npg(
@@ -566,7 +781,8 @@ def build(seeds: Seeds) -> list[Check]:
         "mdp, policy = example_mdp(mu0=(1.0, 0.0))\nnatural_policy_gradient(mdp, policy, np.array([0.5]), 0.01, 3)"),
         kind="edge"))
     add(Check("natural_policy_gradient", "an unreachable state and a masked action", _check_npg(
-        cases.unreachable_mdp, 0.02, 5, "3 states, state 2 unreachable, action 1 masked in state 0", None),
+        cases.unreachable_mdp, 0.02, 5, "3 states, state 2 unreachable, action 1 masked in state 0",
+        cases.literal_snippet(cases.unreachable_mdp, "natural_policy_gradient(mdp, policy, theta, 0.02, 5)")),
         kind="edge"))
     add(Check("natural_policy_gradient", "random tabular MDP (singular F), 6 iterations", _check_npg(
         tab.build, 0.05, 6, tab.describe(),
@@ -574,6 +790,10 @@ def build(seeds: Seeds) -> list[Check]:
     add(Check("natural_policy_gradient", "random MDP with features, 6 iterations", _check_npg(
         feat.build, 0.05, 6, feat.describe(),
         feat.snippet("natural_policy_gradient(mdp, policy, theta, 0.05, 6)")), kind="random"))
+    add(Check("natural_policy_gradient", "rewards scaled by 1e-9: the same trajectory", _check_npg(
+        _scaled_rewards(feat.build, 1e-9), 0.05, 4, feat.describe() + ", rewards r scaled by 1e-9",
+        feat.snippet("mdp = TabularMDP(mdp.P, 1e-9 * mdp.r, mdp.gamma, mdp.mu0)\n"
+                     "natural_policy_gradient(mdp, policy, theta, 0.05, 4)")), kind="random"))
     hnpg = cases.MDPCase(hidden("natural_policy_gradient/0"), 4, 3, num_features=5, hidden=True)
     add(Check("natural_policy_gradient", "hidden random MDP", _check_npg(
         hnpg.build, 0.04, 5, hnpg.describe(), None), kind="hidden"))

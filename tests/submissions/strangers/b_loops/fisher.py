@@ -1,0 +1,140 @@
+"""The score function and the Fisher information matrix of a log-linear policy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mdp import (
+    ArrayLike,
+    LogLinearPolicy,
+    TabularMDP,
+    check_theta,
+    discounted_state_distribution,
+)
+
+__all__ = ["score_function", "fisher_information", "fisher_estimate"]
+
+
+def score_function(policy: LogLinearPolicy, theta: ArrayLike) -> np.ndarray:
+    """Score ``psi(s, a) = grad_theta log pi_theta(a|s)`` of a log-linear policy.
+
+    ``psi(s, a) = phi(s, a) - sum_{a'} pi_theta(a'|s) phi(s, a')`` for allowed actions, and 0 for
+    actions that are not allowed (they are never taken, so they have no score).
+
+    Args:
+        policy: features ``phi`` (S, A, k) and mask (S, A).
+        theta: parameters, shape (k,).
+
+    Returns:
+        ``psi``, shape (S, A, k).
+    """
+    theta = check_theta(theta, policy.num_features)
+    pi = policy.probs(theta)
+    S, A, k = policy.phi.shape
+    psi = np.zeros((S, A, k))
+    for s in range(S):
+        mean = np.zeros(k)
+        for a in range(A):
+            if policy.mask[s, a]:
+                mean += pi[s, a] * policy.phi[s, a]
+        for a in range(A):
+            if policy.mask[s, a]:
+                psi[s, a] = policy.phi[s, a] - mean
+    return psi
+
+
+def fisher_information(mdp: TabularMDP, policy: LogLinearPolicy, theta: ArrayLike) -> np.ndarray:
+    """Exact Fisher information matrix of the policy under its own state distribution.
+
+    ``F(theta) = E_{s ~ d^theta, a ~ pi_theta(.|s)}[psi(s, a) psi(s, a)^T]
+              = sum_s d^theta(s) sum_a pi_theta(a|s) psi(s, a) psi(s, a)^T``
+
+    It is the Hessian of ``theta' -> d_KL(theta, theta')`` at ``theta' = theta``.
+    Lecture erratum: the slide spells it "Fischer".
+
+    Args:
+        mdp: the MDP (S states, A actions).
+        policy: features (S, A, k) and mask.
+        theta: parameters, shape (k,).
+
+    Returns:
+        ``F``, shape (k, k), symmetric positive semi-definite (singular for tabular softmax).
+    """
+    theta = check_theta(theta, policy.num_features)
+    pi = policy.probs(theta)
+    d = _state_distribution(mdp, pi)
+    psi = score_function(policy, theta)
+    S, A, k = psi.shape
+    F = np.zeros((k, k))
+    for s in range(S):
+        for a in range(A):
+            w = d[s] * pi[s, a]
+            if w == 0.0:
+                continue
+            F += w * np.outer(psi[s, a], psi[s, a])
+    return F
+
+
+def fisher_estimate(
+    policy: LogLinearPolicy, theta: ArrayLike, states: ArrayLike, actions: ArrayLike
+) -> np.ndarray:
+    """Sample estimate of the Fisher matrix from state-action pairs drawn from d^theta pi_theta.
+
+    ``F_hat = 1/n sum_i psi(s_i, a_i) psi(s_i, a_i)^T`` (not centred, divided by n, not n - 1:
+    the score already has mean zero under pi_theta).
+
+    Args:
+        policy: features (S, A, k) and mask.
+        theta: parameters, shape (k,).
+        states: integer array, shape (n,), values in [0, S).
+        actions: integer array, shape (n,), values in [0, A), allowed in their state.
+
+    Returns:
+        ``F_hat``, shape (k, k).
+    """
+    theta = check_theta(theta, policy.num_features)
+    states, actions = _check_samples(policy, states, actions)
+    psi = score_function(policy, theta)
+    k = psi.shape[2]
+    F = np.zeros((k, k))
+    n = 0
+    for s, a in zip(states, actions):
+        v = psi[s, a]
+        F += np.outer(v, v)
+        n += 1
+    return F / n
+
+
+def _check_samples(
+    policy: LogLinearPolicy, states: ArrayLike, actions: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    states = np.asarray(states)
+    actions = np.asarray(actions)
+    for name, arr, bound in (
+        ("states", states, policy.num_states),
+        ("actions", actions, policy.num_actions),
+    ):
+        if arr.ndim != 1:
+            raise ValueError(f"{name} must be a 1-d integer array, got shape {arr.shape}")
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
+        if arr.size and (arr.min() < 0 or arr.max() >= bound):
+            raise ValueError(f"{name} must lie in [0, {bound}), got [{arr.min()}, {arr.max()}]")
+    if states.shape != actions.shape:
+        raise ValueError(f"states and actions must have the same shape, got {states.shape}, {actions.shape}")
+    if states.size < 1:
+        raise ValueError("states and actions must hold at least one sample (n >= 1)")
+    return states, actions
+
+
+def _state_distribution(mdp, pi):
+    """Solve (I - gamma P_pi^T) d = (1 - gamma) mu0 for the discounted state distribution."""
+    S, A = pi.shape
+    P_pi = np.zeros((S, S))
+    for s in range(S):
+        for a in range(A):
+            P_pi[s] += pi[s, a] * mdp.P[s, a]
+    M = np.eye(S) - mdp.gamma * P_pi.T
+    d = np.linalg.solve(M, (1.0 - mdp.gamma) * mdp.mu0)
+    d = np.maximum(d, 0.0)
+    return d / d.sum()
