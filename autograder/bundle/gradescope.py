@@ -81,6 +81,11 @@ class Metadata:
     note: Optional[str] = None  # a problem reading the file
     previous: tuple[Previous, ...] = ()  # the student's earlier submissions to this assignment
 
+    @property
+    def last_due_date(self) -> Optional[datetime]:
+        """When ``after_due_date`` tests appear: the late due date when one is set (Gradescope's rule)."""
+        return self.late_due_date or self.due_date
+
 
 @dataclass(frozen=True)
 class Previous:
@@ -91,11 +96,6 @@ class Previous:
     score: Optional[float]
     graded: bool
     results: Optional[dict] = None
-
-    @property
-    def last_due_date(self) -> Optional[datetime]:
-        """When ``after_due_date`` tests appear: the late due date when one is set (Gradescope's rule)."""
-        return self.late_due_date or self.due_date
 
 
 def parse_time(value: Any) -> Optional[datetime]:
