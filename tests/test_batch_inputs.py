@@ -142,3 +142,23 @@ def test_an_empty_notebook_is_one_clear_line(tmp_path: Path) -> None:
         with pytest.raises(UserError) as info:
             load_submission(path)
     assert "the notebook has no code to grade" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_syntax_error_costs_only_the_checks_that_need_that_file(tmp_path: Path) -> None:
+    # npg.py does `from fisher import fisher_information`: a broken fisher.py must not zero npg.py's
+    # functions that never call it; the one that does says which file to fix first.
+    materialise(SAMPLE["correct"], tmp_path / "sub")
+    fisher = tmp_path / "sub" / "fisher.py"
+    fisher.write_text(fisher.read_text() + "\ndef broken(:\n    pass\n")
+    report, results = grade(tmp_path / "sub", secret=SECRET, limits=LIMITS)
+    scores = report.part_scores()
+    for part in ("kl_divergence", "policy_kl", "sample_state_actions", "npg_direction", "trust_region_step",
+                 "conjugate_gradient"):
+        assert abs(scores[part][0] - scores[part][1]) < 1e-9, part  # full points (a sum of check weights)
+    for part in ("score_function", "fisher_information", "natural_policy_gradient"):
+        assert scores[part][0] < scores[part][1] - 1, part
+    assert report.import_failures == [next(x for x in report.import_failures if x.startswith("fisher.py, line"))]
+    npg_failures = [t["output"] for t in results["tests"]
+                    if t["name"].startswith("natural_policy_gradient:") and t["score"] < t["max_score"]]
+    assert npg_failures and any("fisher_information comes from fisher.py, which has a syntax error (see the notes): "
+                                "fix fisher.py first" in out for out in npg_failures)

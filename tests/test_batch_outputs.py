@@ -185,3 +185,33 @@ def test_a_failing_similarity_report_loses_no_grade(tmp_path: Path, monkeypatch:
     report = (tmp_path / "out" / "report.html").read_text()
     assert "the similarity report could not be made (RuntimeError: no fingerprints today)" in report
     assert (tmp_path / "out" / "grades.csv").read_text().count("\n") == 2
+
+
+@pytest.mark.parametrize("options", [
+    {"late_due": "2026-11-27T23:59:00-08:00"},
+    {"penalty": "10%/day"},
+    {"cap": "50%"},
+    {"grace_minutes": 15},
+])
+def test_late_options_without_a_due_date_are_refused(options: dict) -> None:
+    # Without --due no submission is late: accepting them would keep a late student's full marks silently.
+    with pytest.raises(UserError, match="need.*--due"):
+        LatePolicy.parse(**options)
+
+
+@pytest.mark.parametrize("cap", ["0.5", "50", "50/day", "150%"])
+def test_late_cap_needs_a_percent_sign_as_the_penalty_does(cap: str) -> None:
+    # A bare 0.5 could mean 0.5% or a fraction (50%): refused rather than guessed.
+    with pytest.raises(UserError, match="--late-cap.*with its %"):
+        LatePolicy.parse("10%/day", cap, due=DUE)
+    with pytest.raises(UserError, match="--late-penalty"):
+        LatePolicy.parse("10/day", due=DUE)
+    assert abs(LatePolicy.parse("10%/day", "50%", due=DUE).cap_percent - 50.0) < POINT_TOL
+
+
+def test_a_negative_penalty_on_the_command_line_gets_the_policy_message(capsys: pytest.CaptureFixture) -> None:
+    from autograder.cli import main
+
+    assert main(["batch", "nosuch-input", "-o", "nosuch-out", "--due", DUE, "--late-penalty", "-10%/day"]) == 2
+    err = capsys.readouterr().err
+    assert "--late-penalty '-10%/day'" in err and "expected one argument" not in err

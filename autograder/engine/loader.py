@@ -51,7 +51,8 @@ class Submission:
         return h.hexdigest()
 
     def sandbox_files(self) -> SubmissionFiles:
-        return SubmissionFiles(files=dict(self.files), notebook_cells=self.notebook_cells)
+        return SubmissionFiles(files=dict(self.files), notebook_cells=self.notebook_cells,
+                               broken=[name[:-3] for name in self.syntax_errors if name.endswith(".py")])
 
 
 def load_submission(paths: Union[str, Path, Sequence[Union[str, Path]]]) -> Submission:
