@@ -104,8 +104,28 @@ def test_grade_refuses_files_with_none_of_the_expected_names(tmp_path: Path) -> 
         (tmp_path / "partly" / dst).write_text((tmp_path / "scratch" / src).read_text())
     partly = load_submission(tmp_path / "partly")
     check_expected_files(partly, expected_files())  # one expected file is enough to grade
-    assert partly.notes == ["Fisher.py is not one of the expected files (kl.py, fisher.py, npg.py) and was not "
-                            "graded as one: rename it fisher.py (file names are case-sensitive)"]
+    assert partly.notes == ["fisher.py is missing (found Fisher.py: rename it fisher.py; file names are "
+                            "case-sensitive): the checks of its functions score 0"]
+
+
+def test_a_near_miss_file_name_costs_that_file_only_and_needs_attention(tmp_path: Path) -> None:
+    # kl.py, Fisher.py, npg.py: fisher.py's parts score 0 with the rename hint; npg.py imports from
+    # fisher and keeps the points of the functions that never call it.
+    materialise(SAMPLE["correct"], tmp_path / "scratch")
+    (tmp_path / "sub").mkdir()
+    for src, dst in (("kl.py", "kl.py"), ("fisher.py", "Fisher.py"), ("npg.py", "npg.py")):
+        (tmp_path / "sub" / dst).write_text((tmp_path / "scratch" / src).read_text())
+    report, results = grade(tmp_path / "sub", secret=SECRET, limits=LIMITS)
+    scores = report.part_scores()
+    for part in ("kl_divergence", "sample_state_actions", "npg_direction", "trust_region_step", "conjugate_gradient"):
+        assert abs(scores[part][0] - scores[part][1]) < 1e-9, part  # full points (a sum of check weights)
+    for part in ("score_function", "fisher_information", "fisher_estimate"):
+        assert abs(scores[part][0]) < 1e-9, part
+    hint = "fisher.py is missing (found Fisher.py: rename it fisher.py; file names are case-sensitive)"
+    assert report.import_failures == [hint]  # what the batch report lists under "Needs attention"
+    assert hint in results["output"] and "No module named" not in results["output"]
+    fisher_checks = [t["output"] for t in results["tests"] if t["name"].startswith("score_function:")]
+    assert fisher_checks and all(hint in out for out in fisher_checks)
 
 
 def test_syntax_error_shows_the_line_and_a_caret() -> None:

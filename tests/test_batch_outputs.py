@@ -215,3 +215,12 @@ def test_a_negative_penalty_on_the_command_line_gets_the_policy_message(capsys: 
     assert main(["batch", "nosuch-input", "-o", "nosuch-out", "--due", DUE, "--late-penalty", "-10%/day"]) == 2
     err = capsys.readouterr().err
     assert "--late-penalty '-10%/day'" in err and "expected one argument" not in err
+
+
+def test_grades_csv_says_why_a_graded_row_needs_attention() -> None:
+    from autograder.batch.gradebook import csv_text
+
+    hint = "fisher.py is missing (found Fisher.py: rename it fisher.py; file names are case-sensitive)"
+    row = Row(Entry("oscar", "oscar"), GRADED, {**summary(20.0), "import_failures": [hint]})
+    line = list(csv.DictReader(io.StringIO(csv_text([row], ["kl_divergence"]))))[0]
+    assert line["status"] == GRADED and line["error"] == hint

@@ -205,8 +205,8 @@ class _BrokenSiblings:
     module, so the functions of ``npg.py`` that never call into ``fisher.py`` still run and keep their
     points. Any use of a name from the stand-in raises an error that says which file to fix first."""
 
-    def __init__(self, broken: list[str]) -> None:
-        self.broken = set(broken)
+    def __init__(self, broken: dict[str, str]) -> None:
+        self.broken = broken  # module -> why it cannot be used ("has a syntax error (see the notes)")
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if fullname not in self.broken:
@@ -219,6 +219,7 @@ class _BrokenSiblings:
         import types
 
         file = f"{spec.name}.py"
+        reason = self.broken[spec.name]
 
         class StandIn(types.ModuleType):
             def __getattr__(self, attr: str) -> Any:
@@ -226,8 +227,7 @@ class _BrokenSiblings:
                     raise AttributeError(attr)
 
                 def unavailable(*_args: Any, **_kwargs: Any) -> Any:
-                    raise ImportError(f"{attr} comes from {file}, which has a syntax error (see the notes): "
-                                      f"fix {file} first")
+                    raise ImportError(f"{attr} comes from {file}, which {reason}: fix {file} first")
 
                 unavailable.__name__ = attr
                 return unavailable
@@ -246,7 +246,7 @@ class _Child:
         self.modules: dict[str, Any] = {}
         self.notebook_ns: dict[str, Any] | None = None
         self.notebook_errors: list[str] = []
-        self.broken = list(layout.get("broken") or [])
+        self.broken = dict(layout.get("broken") or {})
         if self.broken:
             sys.meta_path.insert(0, _BrokenSiblings(self.broken))
 
@@ -277,9 +277,10 @@ class _Child:
             return self._load_notebook()
         if name in self.broken:  # its own functions cannot run: raise its SyntaxError (it is compiled, not run)
             path = os.path.join(self.workdir, f"{name}.py")
-            with open(path, encoding="utf-8") as fh:
-                compile(fh.read(), path, "exec")
-            raise ImportError(f"{name}.py could not be compiled")
+            if os.path.exists(path):
+                with open(path, encoding="utf-8") as fh:
+                    compile(fh.read(), path, "exec")
+            raise ModuleNotFoundError(f"{name}.py {self.broken[name]}")
         if name not in self.modules:
             import importlib
 

@@ -39,6 +39,8 @@ class Submission:
     notebook_cells: Optional[list[tuple[int, str]]] = None  # (cell number, code)
     notes: list[str] = field(default_factory=list)  # what the loader ignored or changed
     syntax_errors: dict[str, str] = field(default_factory=dict)  # file name -> the error, with line and caret
+    # expected file name -> why it is absent ("is missing (found Fisher.py: ...)"), see check_expected_files
+    missing: dict[str, str] = field(default_factory=dict)
 
     @property
     def digest(self) -> str:
@@ -51,8 +53,11 @@ class Submission:
         return h.hexdigest()
 
     def sandbox_files(self) -> SubmissionFiles:
-        return SubmissionFiles(files=dict(self.files), notebook_cells=self.notebook_cells,
-                               broken=[name[:-3] for name in self.syntax_errors if name.endswith(".py")])
+        """What the sandbox gets; ``broken`` says why a module the files may import cannot be used."""
+        broken = {name[:-3]: "has a syntax error (see the notes)" for name in self.syntax_errors
+                  if name.endswith(".py")}
+        broken.update({name[:-3]: reason for name, reason in self.missing.items() if name.endswith(".py")})
+        return SubmissionFiles(files=dict(self.files), notebook_cells=self.notebook_cells, broken=broken)
 
 
 def load_submission(paths: Union[str, Path, Sequence[Union[str, Path]]]) -> Submission:
@@ -237,9 +242,12 @@ def check_expected_files(submission: Submission, expected: Sequence[str]) -> Non
 
     Such a submission can never earn a point: the grader imports ``kl``, ``fisher``, ... by name.
     The message lists what was found and what is expected, with a case-insensitive near-match hint.
-    When some files are named as expected, a near miss among the others (``Fisher.py`` while
-    ``fisher.py`` is missing) becomes a note of the grade instead. Notebooks are exempt (their cells
-    define the functions). Raises UserError.
+    When some files are named as expected, each missing one is recorded in ``submission.missing``
+    with its reason, a near miss named (``fisher.py is missing (found Fisher.py: rename it ...)``):
+    that file's checks score 0 and say why, while the others run (a sibling importing it gets a
+    stand-in). A near miss is not graded under the expected name: the names are the assignment's
+    contract, the same on Gradescope, where the student reads the hint at once and resubmits.
+    Notebooks are exempt (their cells define the functions). Raises UserError.
     """
     if submission.notebook is not None or not submission.files:
         return
@@ -247,10 +255,14 @@ def check_expected_files(submission: Submission, expected: Sequence[str]) -> Non
     missing = [e for e in expected if e not in submission.files]
     hints = _near_misses([f for f in found if f not in expected], missing)
     if len(missing) < len(expected):
-        for hint in hints:
-            submission.notes.append(f"{hint.split(' -> ')[0]} is not one of the expected files "
-                                    f"({', '.join(expected)}) and was not graded as one: rename it "
-                                    f"{hint.split(' -> ')[1]} (file names are case-sensitive)")
+        near = {hint.split(" -> ")[1]: hint.split(" -> ")[0] for hint in hints}
+        for name in missing:
+            if name in near:
+                submission.missing[name] = (f"is missing (found {near[name]}: rename it {name}; file names are "
+                                            "case-sensitive)")
+            else:
+                submission.missing[name] = "is missing (it was not submitted)"
+            submission.notes.append(f"{name} {submission.missing[name]}: the checks of its functions score 0")
         return
     message = (f"{submission.source}: found {', '.join(found)}; expected {', '.join(expected)} "
                "(none of the files has an expected name, so nothing can be graded)")
