@@ -182,3 +182,20 @@ def test_a_syntax_error_costs_only_the_checks_that_need_that_file(tmp_path: Path
                     if t["name"].startswith("natural_policy_gradient:") and t["score"] < t["max_score"]]
     assert npg_failures and any("fisher_information comes from fisher.py, which has a syntax error (see the notes): "
                                 "fix fisher.py first" in out for out in npg_failures)
+
+
+def test_a_file_in_another_encoding_costs_no_points_and_gets_a_note(tmp_path: Path) -> None:
+    # kl.py saved as Latin-1 with an accented comment: read as Latin-1 with a note, graded in full.
+    materialise(SAMPLE["correct"], tmp_path / "sub")
+    kl = tmp_path / "sub" / "kl.py"
+    kl.write_bytes(kl.read_bytes() + "# écrit par José\n".encode("latin-1"))
+    line = kl.read_bytes().count(b"\n")
+    submission = load_submission(tmp_path / "sub")
+    assert "# écrit par José" in submission.files["kl.py"]
+    assert submission.notes == [f"kl.py is not utf-8 text (line {line}): read as Latin-1; save it as UTF-8 "
+                                "(your editor's encoding setting)"]
+    declared = tmp_path / "declared.py"
+    declared.write_bytes("# -*- coding: latin-1 -*-\nNAME = 'José'\n".encode("latin-1"))
+    assert "NAME = 'José'" in load_submission(declared).files["declared.py"]
+    report, _ = grade(tmp_path / "sub", secret=SECRET, limits=LIMITS)
+    assert abs(report.score - report.max_score) < 1e-9  # full marks (a sum of check weights)

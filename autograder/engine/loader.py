@@ -175,6 +175,27 @@ def _decode(name: str, data: bytes) -> str:
         raise UserError(f"{name}: not UTF-8 text; save the file as UTF-8 and submit again") from None
 
 
+def _decode_python(name: str, data: bytes, notes: list[str]) -> str:
+    """A .py file's text: UTF-8, or the encoding its ``# -*- coding: ... -*-`` line declares (PEP 263);
+    else Latin-1 with a note. An editor's encoding (``# écrit par José`` saved as Latin-1) must not
+    cost the points of correct code; Latin-1 decodes any bytes, and mostly as the author wrote them."""
+    import io
+    import tokenize
+
+    declared = "utf-8"
+    try:
+        declared, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode("utf-8-sig" if declared in ("utf-8", "utf-8-sig") else declared)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        where = ""
+        if isinstance(exc, UnicodeDecodeError):
+            line = data.count(b"\n", 0, exc.start) + 1
+            where = f" (line {line})"
+        notes.append(f"{name} is not {declared} text{where}: read as Latin-1; save it as UTF-8 (your editor's "
+                     "encoding setting)")
+        return data.decode("latin-1")
+
+
 def _build(source: str, entries: dict[str, bytes]) -> Submission:
     sub = Submission(source=source)
     notebooks = {n: d for n, d in entries.items() if n.lower().endswith(".ipynb")}
@@ -184,7 +205,7 @@ def _build(source: str, entries: dict[str, bytes]) -> Submission:
         if name in PROVIDED_FILES:
             sub.notes.append(f"{name} is provided: your copy was ignored and the original used instead")
             continue
-        sub.files[name] = _decode(name, data)
+        sub.files[name] = _decode_python(name, data, sub.notes)
         problem = syntax_error(name, sub.files[name])
         if problem:
             sub.syntax_errors[name] = problem
