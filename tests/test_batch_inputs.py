@@ -199,3 +199,34 @@ def test_a_file_in_another_encoding_costs_no_points_and_gets_a_note(tmp_path: Pa
     assert "NAME = 'José'" in load_submission(declared).files["declared.py"]
     report, _ = grade(tmp_path / "sub", secret=SECRET, limits=LIMITS)
     assert abs(report.score - report.max_score) < 1e-9  # full marks (a sum of check weights)
+
+
+def test_a_finished_notebook_beside_the_stubs_is_graded_and_needs_attention(tmp_path: Path) -> None:
+    # The solution notebook next to the handout's unchanged kl.py, fisher.py, npg.py: the notebook
+    # implements the functions, the stubs none, so the notebook is graded; a TA is told.
+    handout = Path(__file__).resolve().parents[1] / "assignments" / "npg"
+    folder = tmp_path / "both"
+    materialise(SAMPLE["notebook"], folder)
+    for name in expected_files():
+        (folder / name).write_text((handout / name).read_text())
+    submission = load_submission(folder)
+    assert submission.notebook == "npg.ipynb" and not submission.files
+    assert len(submission.attention) == 1 and submission.attention[0].startswith("graded the notebook npg.ipynb (")
+    assert submission.attention[0] in submission.notes
+    stubs_only = tmp_path / "stubs"
+    stubs_only.mkdir()
+    for name in expected_files():
+        (stubs_only / name).write_text((handout / name).read_text())
+    (stubs_only / "npg.ipynb").write_text((handout / "npg.ipynb").read_text())
+    both_stubs = load_submission(stubs_only)  # nothing implemented anywhere: the .py files, nothing to look at
+    assert both_stubs.notebook is None and not both_stubs.attention
+
+
+def test_implemented_functions_ignores_the_handouts_stubs() -> None:
+    from autograder.engine.loader import implemented_functions
+
+    stub = ('def f(x):\n    """Doc."""\n    if x < 0:\n        raise ValueError(x)\n'
+            '    raise NotImplementedError("f")\n\ndef g():\n    ...\n')
+    done = "def f(x):\n    return x\n\ndef g():\n    pass\n"
+    assert implemented_functions([stub]) == 0
+    assert implemented_functions([done, "def h(:"]) == 1

@@ -224,3 +224,7 @@ def test_grades_csv_says_why_a_graded_row_needs_attention() -> None:
     row = Row(Entry("oscar", "oscar"), GRADED, {**summary(20.0), "import_failures": [hint]})
     line = list(csv.DictReader(io.StringIO(csv_text([row], ["kl_divergence"]))))[0]
     assert line["status"] == GRADED and line["error"] == hint
+    choice = "graded the notebook npg.ipynb (14 implemented functions), not the .py files beside it (0: ...)"
+    both = Row(Entry("both", "both"), GRADED, {**summary(20.0), "attention": [choice]})
+    assert both.attention == [choice]  # the report's "Needs attention" lists rows with an attention
+    assert list(csv.DictReader(io.StringIO(csv_text([both], ["kl_divergence"]))))[0]["error"] == choice

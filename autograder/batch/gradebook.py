@@ -60,10 +60,11 @@ class Row:
 
     @property
     def attention(self) -> list[str]:
-        """Why a TA should look at this row even if it was graded (a file that could not be imported)."""
+        """Why a TA should look at this row even if it was graded (a file that could not be imported,
+        a notebook beside .py files)."""
         if self.summary is None:
             return []
-        return list(self.summary.get("import_failures") or [])
+        return [*(self.summary.get("import_failures") or []), *(self.summary.get("attention") or [])]
 
     def part_scores(self) -> dict[str, float]:
         if self.summary is None:

@@ -7,6 +7,7 @@ kept (except cells tagged "check" or "plot"), with IPython magics and shell line
 
 from __future__ import annotations
 
+import ast
 import difflib
 import hashlib
 import stat
@@ -41,6 +42,7 @@ class Submission:
     syntax_errors: dict[str, str] = field(default_factory=dict)  # file name -> the error, with line and caret
     # expected file name -> why it is absent ("is missing (found Fisher.py: ...)"), see check_expected_files
     missing: dict[str, str] = field(default_factory=dict)
+    attention: list[str] = field(default_factory=list)  # what a TA should look at, though it was graded
 
     @property
     def digest(self) -> str:
@@ -210,26 +212,88 @@ def _build(source: str, entries: dict[str, bytes]) -> Submission:
         if problem:
             sub.syntax_errors[name] = problem
     if notebooks and not sub.files:
-        if len(notebooks) > 1:
-            preferred = [n for n in notebooks if n.lower() == "npg.ipynb"]
-            if not preferred:
-                raise UserError(f"{source}: found {len(notebooks)} notebooks ({', '.join(sorted(notebooks))}); "
-                                "submit one notebook, or the .py files")
-            name = preferred[0]
-        else:
-            name = next(iter(notebooks))
-        sub.notebook = name
-        sub.notebook_cells = notebook_code_cells(_decode(name, notebooks[name]), name)
-        if not sub.notebook_cells:
-            raise UserError(f"{name}: the notebook has no code to grade (no code cells outside those tagged "
-                            f"{' or '.join(sorted(SKIPPED_TAGS))}); write your functions in its code cells, "
-                            "save it, and submit again")
+        _use_notebook(sub, source, notebooks)
     elif notebooks:
-        sub.notes.append(f"graded the .py files; the notebook(s) {', '.join(sorted(notebooks))} were ignored")
+        _notebook_or_files(sub, source, notebooks)
     if not sub.files and sub.notebook is None:
         raise UserError(f"{source}: no .py files or notebook found; submit kl.py, fisher.py and npg.py "
                         "(or npg.ipynb)")
     return sub
+
+
+def _use_notebook(sub: Submission, source: str, notebooks: dict[str, bytes]) -> None:
+    """Grade ``sub`` from its notebook (``npg.ipynb`` when there are several). Raises UserError."""
+    if len(notebooks) > 1:
+        preferred = [n for n in notebooks if n.lower() == "npg.ipynb"]
+        if not preferred:
+            raise UserError(f"{source}: found {len(notebooks)} notebooks ({', '.join(sorted(notebooks))}); "
+                            "submit one notebook, or the .py files")
+        name = preferred[0]
+    else:
+        name = next(iter(notebooks))
+    sub.notebook = name
+    sub.notebook_cells = notebook_code_cells(_decode(name, notebooks[name]), name)
+    if not sub.notebook_cells:
+        raise UserError(f"{name}: the notebook has no code to grade (no code cells outside those tagged "
+                        f"{' or '.join(sorted(SKIPPED_TAGS))}); write your functions in its code cells, "
+                        "save it, and submit again")
+
+
+def _notebook_or_files(sub: Submission, source: str, notebooks: dict[str, bytes]) -> None:
+    """Both .py files and a notebook: grade whichever implements more functions (the .py files on a
+    tie), so a finished notebook beside the handout's unchanged stubs is not graded 0; either way the
+    choice is a note and something for a TA to look at (``sub.attention``)."""
+    candidate = Submission(source=source)
+    try:
+        _use_notebook(candidate, source, notebooks)
+    except UserError:
+        sub.notes.append(f"graded the .py files; the notebook(s) {', '.join(sorted(notebooks))} were ignored")
+        return
+    in_files = implemented_functions(list(sub.files.values()))
+    in_notebook = implemented_functions([code for _index, code in candidate.notebook_cells or []])
+    if in_notebook > in_files:
+        choice = (f"graded the notebook {candidate.notebook} ({in_notebook} implemented functions), not the .py "
+                  f"files beside it ({in_files}: unchanged stubs?); submit one or the other")
+        sub.files.clear()
+        sub.syntax_errors.clear()
+        sub.notebook, sub.notebook_cells = candidate.notebook, candidate.notebook_cells
+    else:
+        choice = (f"graded the .py files ({in_files} implemented functions); the notebook(s) "
+                  f"{', '.join(sorted(notebooks))} ({in_notebook}) were ignored")
+    sub.notes.append(choice)
+    if in_notebook:  # two versions of the work: a person should check the right one was graded
+        sub.attention.append(choice)
+
+
+def implemented_functions(sources: Sequence[str]) -> int:
+    """How many public top-level functions in ``sources`` are not stubs (see ``_is_stub``: the
+    handout's functions raise NotImplementedError). A source that does not parse counts 0."""
+    count = 0
+    for text in sources:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in tree.body:
+            if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_")
+                    and not _is_stub(node.body)):  # private helpers come with the handout
+                count += 1
+    return count
+
+
+def _is_stub(body: list[ast.stmt]) -> bool:
+    """A body that only documents (docstring, ``pass``, ``...``) or that unconditionally raises
+    NotImplementedError (the handout keeps its argument checks before the ``raise``)."""
+    trivial = True
+    for statement in body:
+        if isinstance(statement, ast.Raise) and statement.exc is not None:
+            exc = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
+            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
+                return True
+        if not (isinstance(statement, ast.Pass)
+                or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))):
+            trivial = False
+    return trivial
 
 
 def syntax_error(name: str, text: str) -> Optional[str]:
