@@ -15,7 +15,7 @@ import pytest
 
 from autograder.batch import run_batch, snapshot
 from autograder.batch.gradebook import GRADED, NOT_GRADABLE, SKIPPED
-from autograder.batch.inputs import make_id
+from autograder.batch.inputs import make_id, make_ids
 from autograder.demo.samples import SAMPLES, materialise
 from autograder.engine.loader import check_expected_files, load_submission, syntax_error
 from autograder.engine.runner import expected_files
@@ -38,14 +38,26 @@ def wrong_names(dest: Path, tmp: Path) -> Path:
 
 
 def test_ids_are_unique_stable_and_keep_letters() -> None:
-    taken: set[str] = set()
-    a_space, a_underscore = make_id("a b", taken), make_id("a_b", taken)
+    a_space, a_underscore = make_ids(["a b", "a_b"])
     assert a_space != a_underscore and a_underscore == "a_b"
-    assert make_id("a b", set()) == a_space == "a_b~c8687a"  # the name alone decides (README's example)
-    assert make_id("Chloé", set()) == "Chloé"
-    taken = {"dan"}
-    assert make_id("Dan", taken) == "Dan-2"  # Dan.json and dan.json are one file on macOS
-    assert make_id("../etc", set()).startswith("etc~")
+    assert make_id("a b") == a_space == "a_b~c8687a"  # the name alone decides (README's example)
+    assert make_id("Chloé") == "Chloé"
+    assert make_id("../etc").startswith("etc~")
+
+
+def test_ids_that_clash_ignoring_case_all_get_a_hash_and_never_take_another_name() -> None:
+    # Dan.json and dan.json are one file on macOS: both get a hash of their own name. No "-2"
+    # suffix, which a real folder "eve-2" could hold, and an id never moves to another folder.
+    with_eve = dict(zip(["Eve", "eve", "eve-2", "bob"], make_ids(["Eve", "eve", "eve-2", "bob"])))
+    assert with_eve["eve-2"] == "eve-2" and with_eve["bob"] == "bob"
+    assert with_eve["Eve"].startswith("Eve~") and with_eve["eve"].startswith("eve~")
+    assert with_eve["Eve"].casefold() != with_eve["eve"].casefold()
+    without = dict(zip(["eve", "eve-2", "bob"], make_ids(["eve", "eve-2", "bob"])))
+    assert without == {"eve": "eve", "eve-2": "eve-2", "bob": "bob"}
+    for name, entry_id in with_eve.items():  # an id is never given to another name in either run
+        assert all(entry_id != other_id for other, other_id in without.items() if other != name)
+    zipped = make_ids(["eve", "eve"], ["eve", "eve.zip"])  # a folder and a zip of the same student name
+    assert zipped[0] != zipped[1] and all(i.startswith("eve~") for i in zipped)
 
 
 def test_expected_files_come_from_the_manifest_and_agree_with_the_suite() -> None:
