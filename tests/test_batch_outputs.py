@@ -228,3 +228,42 @@ def test_grades_csv_says_why_a_graded_row_needs_attention() -> None:
     both = Row(Entry("both", "both"), GRADED, {**summary(20.0), "attention": [choice]})
     assert both.attention == [choice]  # the report's "Needs attention" lists rows with an attention
     assert list(csv.DictReader(io.StringIO(csv_text([both], ["kl_divergence"]))))[0]["error"] == choice
+
+
+def test_metadata_scalars_stay_the_text_gradescope_wrote() -> None:
+    from autograder.batch.inputs import parse_metadata
+
+    meta = parse_metadata("submission_1:\n  :submitters:\n  - :name: No\n    :sid: 003003\n    :email: a@x\n"
+                          "  :created_at: 2026-11-20 23:00:00 -08:00\n", "m.yml")
+    person = meta["submission_1"]["submitters"][0]
+    assert person == {"name": "No", "sid": "003003", "email": "a@x"}  # not the octal 1539, not False
+    assert meta["submission_1"]["created_at"] == "2026-11-20 23:00:00 -08:00"
+
+
+def test_duplicate_sids_and_a_late_due_date_before_the_due_date_are_warned() -> None:
+    from autograder.batch.api import _apply_lateness
+    from autograder.batch.exports import duplicate_keys
+
+    rows = [Row(Entry("1001", "x", [Submitter("Ann", "3001", "a@x")], created_at="2026-11-22T12:00:00-08:00",
+                      due_date="2026-11-23T23:59:00-08:00", late_due_date="2026-11-21T23:59:00-08:00"),
+                GRADED, summary(20.0)),
+            Row(Entry("1002", "x", [Submitter("Ann", "3001", "a@x")]), GRADED, summary(26.0))]
+    assert duplicate_keys(rows, "sid") == ["SID 3001: submissions 1001, 1002"]
+    assert duplicate_keys(rows[:1], "email") == []
+    warnings: list[str] = []
+    _apply_lateness(rows, LatePolicy.parse("10%/day", due=DUE), 26.0, warnings)
+    assert warnings[0].startswith("1001: its late_due_date (2026-11-21T23:59:00-08:00) is before its due date")
+    assert abs(rows[0].total - 20.0) < POINT_TOL  # before its own (extended) due date: on time, not "no credit"
+    assert warnings[1].startswith("1 submission(s) have no submission time")
+
+
+def test_a_folder_graded_with_a_due_date_warns_in_the_terminal(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from autograder.cli import main
+
+    materialise(SAMPLE["correct"], tmp_path / "class" / "ann")
+    (tmp_path / "secret").write_text(SECRET)
+    code = main(["batch", str(tmp_path / "class"), "-o", str(tmp_path / "out"), "-j", "1", "-q", "--no-similarity",
+                 "--secret-file", str(tmp_path / "secret"), "--due", DUE, "--late-penalty", "10%/day"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "Warning: 1 submission(s) have no submission time (created_at): lateness not computed, no penalty" in err

@@ -29,7 +29,7 @@ from ..engine.suite import Seeds
 from ..errors import UserError
 from ..fileio import write_json_atomic, write_text_atomic
 from .cache import Cache, cache_key
-from .exports import canvas_csv, gradescope_csv
+from .exports import canvas_csv, duplicate_keys, gradescope_csv
 from .feedback import write_feedback
 from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, SKIPPED, Row, csv_text
 from .inputs import Entry, snapshot
@@ -61,6 +61,7 @@ class BatchSummary:
     notes: list[str] = field(default_factory=list)
     duplicates: int = 0  # submissions with the same code (and identity) as an earlier one: graded once
     similar_pairs: Optional[list] = None  # the most similar pairs of code (similarity.Pair), when computed
+    warnings: list[str] = field(default_factory=list)  # what may make a grade or an upload wrong (also in notes)
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.rows)
@@ -245,7 +246,10 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
             if rows[index].summary is not None and rows[index].status != PENDING:
                 _restore(cache, key, {"results": results[entries[index].id], "summary": rows[index].summary})
     _write_results(out / "results", results, {e.id for e in entries})
-    _apply_lateness(rows, late_policy, sum(p.points for p in parts), notes)
+    _apply_lateness(rows, late_policy, sum(p.points for p in parts), summary.warnings)
+    summary.warnings.extend(f"{clash}: one student, two grades in the upload files; keep one"
+                            for clash in duplicate_keys(rows, "sid"))
+    notes.extend(summary.warnings)
     write_text_atomic(out / "grades.csv", csv_text(rows, [p.name for p in parts]))
     canvas_text, left_out = canvas_csv(rows, canvas[1], sum(p.points for p in parts), canvas[0])
     write_text_atomic(out / "canvas.csv", canvas_text)
@@ -271,8 +275,9 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
     return summary
 
 
-def _apply_lateness(rows: list[Row], policy: LatePolicy, max_score: float, notes: list[str]) -> None:
-    """Set each graded row's lateness from its submission time and the due dates (metadata or ``policy``)."""
+def _apply_lateness(rows: list[Row], policy: LatePolicy, max_score: float, warnings: list[str]) -> None:
+    """Set each graded row's lateness from its submission time and the due dates (metadata or ``policy``);
+    ``warnings`` gets what makes a lateness unknown or doubtful."""
     unknown = 0
     for row in rows:
         raw = row.raw_total
@@ -284,14 +289,17 @@ def _apply_lateness(rows: list[Row], policy: LatePolicy, max_score: float, notes
             due = parse_time(entry.due_date, f"{entry.id}: due_date") if entry.due_date else None
             late_due = parse_time(entry.late_due_date, f"{entry.id}: late_due_date") if entry.late_due_date else None
         except UserError as exc:
-            notes.append(f"lateness not computed: {exc}")
+            warnings.append(f"lateness not computed: {exc}")
             continue
         if submitted is None and (policy.due or due):
             unknown += 1
+        if late_due is not None and late_due < (due or policy.due or late_due):
+            warnings.append(f"{entry.id}: its late_due_date ({entry.late_due_date}) is before its due date "
+                            f"({entry.due_date or 'the --due'}): not applied (an extension past the late due date?)")
         row.late = apply_policy(policy, raw, max_score, submitted, due, late_due)
     if unknown:
-        notes.append(f"{unknown} submission(s) have no submission time (created_at): lateness not computed for them; "
-                     "a Gradescope export gives it")
+        warnings.append(f"{unknown} submission(s) have no submission time (created_at): lateness not computed, no "
+                        "penalty (a folder of submissions has no times; a Gradescope export gives them)")
 
 
 def not_gradable_results(message: str) -> dict[str, Any]:

@@ -97,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         top = similar[0]
         print(f"Most similar code: {top.a} and {top.b} ({100 * top.score:.0f}%); {len(similar)} pair(s) in "
               "similarity.html, for a person to look at (similarity is not proof of copying).")
+    for warning in summary.warnings:  # printed even with -q: each may make a grade or an upload wrong
+        print(f"Warning: {warning}", file=sys.stderr)
     late = [r for r in summary.rows if r.late is not None and r.late.seconds_late > 0]
     if late:
         print(f"{len(late)} late submission(s) ({policy.describe()}); grades.csv has the raw total next to the total.")

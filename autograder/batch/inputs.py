@@ -225,6 +225,10 @@ def parse_metadata(text: str, source: str) -> dict[str, dict[str, Any]]:
         return loader.construct_scalar(node)
 
     _Loader.add_multi_constructor("!", _plain)
+    # Every scalar stays the text Gradescope wrote: an unquoted SID 003003 is not the octal number
+    # 1539, a created_at keeps its offset as written, a student called "No" is not False.
+    for tag in ("int", "float", "bool", "timestamp"):
+        _Loader.add_constructor(f"tag:yaml.org,2002:{tag}", yaml.SafeLoader.construct_scalar)
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- a SafeLoader subclass
     except yaml.YAMLError as exc:

@@ -140,12 +140,15 @@ def apply_policy(policy: LatePolicy, raw: float, max_score: float, submitted: Op
                  due: Optional[dt.datetime] = None, late_due: Optional[dt.datetime] = None) -> Optional[Late]:
     """The lateness of a submission made at ``submitted`` with raw score ``raw`` (None when a time is unknown).
 
-    ``due`` / ``late_due`` (from the submission's metadata) override the policy's dates.
+    ``due`` / ``late_due`` (from the submission's metadata) override the policy's dates; a late due
+    date before the due date (an extension past it) is not applied.
     """
     due = due or policy.due
     late_due = late_due or policy.late_due
     if submitted is None or due is None:
         return None
+    if late_due is not None and late_due < due:  # an extension past the late due date: no late due date
+        late_due = None
     seconds = max(0.0, (submitted - due).total_seconds())
     if late_due is not None and submitted > late_due:
         return Late(seconds, 0, raw, 0.0, True, policy)
