@@ -267,3 +267,43 @@ def test_a_folder_graded_with_a_due_date_warns_in_the_terminal(tmp_path: Path, c
     assert code == 0
     err = capsys.readouterr().err
     assert "Warning: 1 submission(s) have no submission time (created_at): lateness not computed, no penalty" in err
+
+
+def test_a_batch_deletes_only_what_it_wrote_and_refuses_another_inputs_outdir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from autograder.batch import run_batch
+
+    section = tmp_path / "section1"
+    for name in ("ann", "bob"):
+        materialise(SAMPLE["correct"], section / name)
+    out = tmp_path / "out"
+    (out / "feedback").mkdir(parents=True)
+    (out / "feedback" / "important.md").write_text("a TA's notes")
+    (out / "results").mkdir()
+    (out / "results" / "keep.json").write_text("{}")
+    options = {"secret": SECRET.encode(), "similarity": False}
+    run_batch(section, out, 1, **options)
+    assert (out / "feedback" / "bob.md").is_file() and (out / "canvas.csv").is_file()
+    import shutil
+
+    shutil.rmtree(section / "bob")  # bob withdrew: his pages and results (the batch's own) go, the TA's stay
+    run_batch(section, out, 1, **options)
+    assert not (out / "feedback" / "bob.md").exists() and not (out / "results" / "bob.json").exists()
+    assert (out / "feedback" / "important.md").read_text() == "a TA's notes"
+    assert (out / "results" / "keep.json").read_text() == "{}"
+    materialise(SAMPLE["correct"], tmp_path / "section2" / "cy")
+    with pytest.raises(UserError, match="holds the results of another INPUT"):
+        run_batch(tmp_path / "section2", out, 1, **options)
+    assert (out / "feedback" / "ann.md").is_file()  # section 1's pages untouched
+
+    # Interrupted before anything was graded: no upload files (the old ones go: they would be stale).
+    import autograder.batch.api as api
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "run_pool", interrupted)
+    summary = run_batch(section, out, 1, regrade=True, **options)
+    assert summary.interrupted and not summary.uploads_written
+    assert not (out / "canvas.csv").exists() and not (out / "gradescope_scores.csv").exists()
+    assert any("not written: 1 submission(s) are not graded yet" in w for w in summary.warnings)

@@ -102,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
     late = [r for r in summary.rows if r.late is not None and r.late.seconds_late > 0]
     if late:
         print(f"{len(late)} late submission(s) ({policy.describe()}); grades.csv has the raw total next to the total.")
-    print(f"Wrote {summary.grades_csv} (and canvas.csv, gradescope_scores.csv for upload), {summary.results_dir}/, "
+    uploads = "and canvas.csv, gradescope_scores.csv for upload" if summary.uploads_written else \
+        "no upload files until every submission is graded"
+    print(f"Wrote {summary.grades_csv} ({uploads}), {summary.results_dir}/, "
           f"feedback pages in {summary.outdir / 'feedback'}/ and {summary.report_html}")
     if summary.interrupted:
         print("Interrupted: everything graded so far is kept; run the same command again to continue.",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 from ..fileio import write_text_atomic
 from .gradebook import FAILED, NOT_GRADABLE, PENDING, SKIPPED, Row
@@ -129,19 +129,16 @@ def feedback_html(row: Row, results: dict[str, Any], title: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_feedback(outdir: Path, rows: Sequence[Row], results: dict[str, dict], title: str) -> Optional[Path]:
-    """Write ``outdir/feedback/<id>.md`` and ``.html`` for every row with a grade; remove stale pages."""
+def write_feedback(outdir: Path, rows: Sequence[Row], results: dict[str, dict], title: str) -> set[str]:
+    """Write ``outdir/feedback/<id>.md`` and ``.html`` for every row with a grade; return their names
+    relative to ``outdir`` (the batch removes stale pages it wrote before, and only those)."""
     folder = Path(outdir) / FOLDER
-    wanted = set()
+    written = set()
     for row in rows:
         if not has_feedback(row) or row.entry.id not in results:
             continue
         for suffix, render in ((".md", feedback_markdown), (".html", feedback_html)):
             path = folder / f"{row.entry.id}{suffix}"
             write_text_atomic(path, render(row, results[row.entry.id], title))
-            wanted.add(path.name)
-    if folder.is_dir():
-        for path in folder.iterdir():
-            if path.suffix in (".md", ".html") and path.name not in wanted:
-                path.unlink(missing_ok=True)
-    return folder
+            written.add(f"{FOLDER}/{path.name}")
+    return written
