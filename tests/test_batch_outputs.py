@@ -307,3 +307,23 @@ def test_a_batch_deletes_only_what_it_wrote_and_refuses_another_inputs_outdir(
     assert summary.interrupted and not summary.uploads_written
     assert not (out / "canvas.csv").exists() and not (out / "gradescope_scores.csv").exists()
     assert any("not written: 1 submission(s) are not graded yet" in w for w in summary.warnings)
+
+
+def test_feedback_pages_carry_nothing_meant_for_staff(tmp_path: Path) -> None:
+    from autograder.batch import snapshot
+    from autograder.engine.runner import expected_files
+    from autograder.engine.secret import resolve_secret
+
+    _secret, staff_note = resolve_secret(None)
+    row = Row(Entry("Dan_Smith~cf2d39", "x", name="Dan Smith"), GRADED, summary(20.0))
+    results = {"output": f"Score: 20\n\nNotes:\n  - {staff_note}\n  - kl.py: read as Latin-1\n", "tests": []}
+    md = feedback_markdown(row, results, "NPG homework")
+    assert md.startswith("# NPG homework: feedback for Dan Smith\n") and "~cf2d39" not in md
+    assert staff_note not in md and "kl.py: read as Latin-1" in md
+    (tmp_path / "class" / "frank").mkdir(parents=True)
+    (tmp_path / "class" / "frank" / "KL.py").write_text("x = 1\n")
+    (tmp_path / "class" / "corrupt.zip").write_bytes(b"not a zip")
+    snap = snapshot(tmp_path / "class", expected_files())
+    errors = {e.name: e.error for e in snap.entries}
+    assert errors["frank"].startswith("frank: found KL.py; expected kl.py")  # no TA-side absolute path
+    assert errors["corrupt.zip"].startswith("corrupt.zip: ") and str(tmp_path) not in errors["corrupt.zip"]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Optional, TextIO, Union
 
 from ..engine.isolation import detect_isolation
-from ..engine.results import failure_results
+from ..engine.results import failure_results, not_gradable_results
 from ..engine.runner import DEFAULT_SUITE, expected_files, load_suite
 from ..engine.sandbox import Limits
 from ..engine.secret import resolve_secret
@@ -149,8 +149,13 @@ def run_batch(
     # 1. Every submission in memory before any student code runs.
     snap = snapshot(input_path, expected_files(suite))
     notes.extend(snap.notes)
-    out.mkdir(parents=True, exist_ok=True)
-    lock = _lock(out)
+    if not out.exists() and not out.parent.is_dir():  # a typo in -o should not create a tree of folders
+        raise UserError(f"{out.parent} does not exist: create it first, or choose another OUTDIR")
+    try:
+        out.mkdir(exist_ok=True)
+        lock = _lock(out)
+    except OSError as exc:
+        raise UserError(f"cannot write to {outdir} ({exc.strerror or exc}); choose another OUTDIR") from None
     try:
         owned = _owned_files(out, input_path, input)
         summary = _run(snap.entries, snap.kind, str(input), out, jobs, secret, secret_note, suite, limits,
@@ -209,7 +214,8 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
         for note in notes:
             progress.message(note)
         if summary.cached:
-            progress.message(f"{summary.cached} of {len(entries)} submissions already graded (cache); "
+            progress.message(f"{summary.cached} of {sum(not e.skipped for e in entries)} submissions already graded "
+                             "(cache); "
                              f"grading {sum(len(v) for v in todo.values())} with {jobs} job(s)")
 
     def on_result(job: Job, payload: Optional[dict], error: Optional[str]) -> None:
@@ -315,20 +321,6 @@ def _apply_lateness(rows: list[Row], policy: LatePolicy, max_score: float, warni
     if unknown:
         warnings.append(f"{unknown} submission(s) have no submission time (created_at): lateness not computed, no "
                         "penalty (a folder of submissions has no times; a Gradescope export gives them)")
-
-
-def not_gradable_results(message: str) -> dict[str, Any]:
-    """Gradescope results for a submission with nothing to grade (score 0, the reason visible)."""
-    return {
-        "score": 0.0,
-        "execution_time": 0,
-        "output": f"Not graded: {message}",
-        "output_format": "text",
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
-        "tests": [],
-        "leaderboard": [],
-    }
 
 
 def _graded_row(entry: Entry, payload: dict, cached: bool) -> Row:

@@ -16,6 +16,7 @@ copies only, so a submission that rewrites its siblings' files (or the export) c
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import stat
@@ -98,11 +99,27 @@ def snapshot(input_path: Path, expected: Sequence[str] = ()) -> Snapshot:
     if input_path.is_file():
         if input_path.suffix.lower() != ".zip":
             raise UserError(f"{input_path}: expected a folder of submissions or a Gradescope export .zip")
-        return _snapshot_export_zip(input_path, expected)
-    root = find_export_root(input_path)
-    if root is not None:
-        return _snapshot_export_folder(root, str(input_path), expected)
-    return _snapshot_folder(input_path, expected)
+        snap = _snapshot_export_zip(input_path, expected)
+    elif (root := find_export_root(input_path)) is not None:
+        snap = _snapshot_export_folder(root, str(input_path), expected)
+    else:
+        snap = _snapshot_folder(input_path, expected)
+    # Messages name an entry by its place in INPUT ("frank: found KL.py ..."), not by the TA's
+    # absolute path: they reach the students' feedback pages and results.
+    for entry in snap.entries:
+        if entry.error:
+            entry.error = _within_input(entry.error, input_path)
+        if entry.submission is not None:
+            entry.submission.source = _within_input(entry.submission.source, input_path)
+            entry.submission.notes = [_within_input(n, input_path) for n in entry.submission.notes]
+    return snap
+
+
+def _within_input(text: str, input_path: Path) -> str:
+    for prefix in (f"{input_path}{os.sep}", f"{input_path}:", f"{input_path.resolve()}{os.sep}",
+                   f"{input_path.resolve()}:"):
+        text = text.replace(prefix, "")
+    return text
 
 
 # -- a folder of submissions ---------------------------------------------------------------------

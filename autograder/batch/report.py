@@ -219,7 +219,8 @@ def render_html(rows: Sequence[Row], parts: Sequence[PartInfo], context: ReportC
     graded = [r for r in rows if r.summary is not None]
     max_total = sum(p.points for p in parts)
     statuses = Counter(r.status for r in rows)
-    students = sum(max(1, len(r.entry.submitters)) for r in rows)
+    submissions = [r for r in rows if r.status != SKIPPED]  # a loose file in INPUT is no student
+    students = sum(max(1, len(r.entry.submitters)) for r in submissions)
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -233,7 +234,7 @@ def render_html(rows: Sequence[Row], parts: Sequence[PartInfo], context: ReportC
         out.append(f'<p class="note">{e(note)}</p>')
     out.append("<h2>Summary</h2><table>")
     summary = [
-        ("Submissions", f"{len(rows)} ({students} students)"),
+        ("Submissions", f"{len(submissions)} ({students} students)"),
         ("Graded", str(statuses[GRADED] + statuses[GRADER_ERROR])),
         ("Not gradable (score 0)", str(statuses[NOT_GRADABLE])),
         ("Failed (rerun to retry)", str(statuses[FAILED])),
