@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     similar = summary.similar_pairs
     if similar:
         top = similar[0]
-        print(f"Most similar code: {top.a} and {top.b} ({100 * top.score:.0f}%); {len(similar)} pair(s) in "
+        print(f"Most similar code: {top.label_a} and {top.label_b} ({100 * top.score:.0f}%); {len(similar)} pair(s) in "
               "similarity.html, for a person to look at (similarity is not proof of copying).")
     for warning in summary.warnings:  # printed even with -q: each may make a grade or an upload wrong
         print(f"Warning: {warning}", file=sys.stderr)

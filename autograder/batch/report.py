@@ -293,9 +293,9 @@ def render_html(rows: Sequence[Row], parts: Sequence[PartInfo], context: ReportC
                        "matching regions highlighted.</p><table><tr><th>#</th><th>submissions</th>"
                        "<th>similarity</th><th>of each one's code</th></tr>")
             for n, p in enumerate(context.similar_pairs, start=1):
-                out.append(f'<tr><td class=num>{n}</td><td><a href="{SIMILARITY_PAGE}#pair-{n}">{e(p.a)} and '
-                           f"{e(p.b)}</a></td><td class=num>{100 * p.score:.0f}%</td><td>{100 * p.similarity_a:.0f}%"
-                           f" / {100 * p.similarity_b:.0f}%</td></tr>")
+                out.append(f'<tr><td class=num>{n}</td><td><a href="{SIMILARITY_PAGE}#pair-{n}">{e(p.label_a)} and '
+                           f"{e(p.label_b)}</a></td><td class=num>{100 * p.score:.0f}%</td>"
+                           f"<td>{100 * p.similarity_a:.0f}% / {100 * p.similarity_b:.0f}%</td></tr>")
             out.append("</table>")
         else:
             out.append("<p>No two submissions share code beyond the handout.</p>")
