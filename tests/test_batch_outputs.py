@@ -150,7 +150,8 @@ def test_batch_cli_writes_lateness_exports_and_linked_feedback(tmp_path: Path, c
                  "--canvas-assignment", "NPG homework (1234)"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "Most similar code: 11 and 12 (100%)" in printed and "not proof of copying" in printed  # same code
+    assert "Most similar code: 11 (also 13, 14: the same code) and 12 (100%)" in printed  # the same code
+    assert "not proof of copying" in printed
     assert "2 late submission(s) (10% of the points per started day late)" in printed  # 14 has an extension
     rows = {r["submission_id"]: r for r in csv.DictReader(io.StringIO((out / "grades.csv").read_text()))}
     assert [rows[i]["raw_total"] for i in times] == ["100", "100", "100", "100"]
