@@ -225,6 +225,9 @@ def test_a_finished_notebook_beside_the_stubs_is_graded_and_needs_attention(tmp_
     assert submission.notebook == "npg.ipynb" and not submission.files
     assert len(submission.attention) == 1 and submission.attention[0].startswith("graded the notebook npg.ipynb (")
     assert submission.attention[0] in submission.notes
+    alone = load_submission(folder / "npg.ipynb")  # the same notebook alone: the same code, not the same grade
+    assert alone.notebook_cells == submission.notebook_cells and not alone.attention
+    assert alone.digest != submission.digest  # so a batch does not share one grade (and its notes) between them
     stubs_only = tmp_path / "stubs"
     stubs_only.mkdir()
     for name in expected_files():

@@ -46,12 +46,15 @@ class Submission:
 
     @property
     def digest(self) -> str:
-        """SHA-256 of the content: a stable identity for a submission without a Gradescope id."""
+        """SHA-256 of the content and the loader's notes: a stable identity for a submission without a
+        Gradescope id (a notebook graded instead of the stubs beside it is not the bare notebook)."""
         h = hashlib.sha256()
         for name in sorted(self.files):
             h.update(name.encode() + b"\0" + self.files[name].encode() + b"\0")
         for index, code in self.notebook_cells or []:
             h.update(f"cell{index}".encode() + b"\0" + code.encode() + b"\0")
+        for note in self.notes:  # what the loader chose or changed is part of the grade (the batch shares
+            h.update(b"note\0" + note.encode() + b"\0")  # one grade between equal digests)
         return h.hexdigest()
 
     def sandbox_files(self) -> SubmissionFiles:
