@@ -315,8 +315,9 @@ def _apply_lateness(rows: list[Row], policy: LatePolicy, max_score: float, warni
         if submitted is None and (policy.due or due):
             unknown += 1
         if late_due is not None and late_due < (due or policy.due or late_due):
+            due_text = entry.due_date or (policy.due.isoformat() if policy.due else "")
             warnings.append(f"{entry.id}: its late_due_date ({entry.late_due_date}) is before its due date "
-                            f"({entry.due_date or 'the --due'}): not applied (an extension past the late due date?)")
+                            f"({due_text}): not applied (an extension past the late due date?)")
         row.late = apply_policy(policy, raw, max_score, submitted, due, late_due)
     if unknown:
         warnings.append(f"{unknown} submission(s) have no submission time (created_at): lateness not computed, no "
