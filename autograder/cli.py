@@ -65,6 +65,31 @@ def _requested_verb(argv: Sequence[str]) -> Optional[str]:
     return argv[0] if argv and argv[0] in COMMANDS else None
 
 
+# Options whose value may start with "-" (a negative penalty, a typo): argparse would take
+# ``--late-penalty -10%/day`` for two options and say "expected one argument"; glued as
+# ``--late-penalty=-10%/day`` the value reaches the verb, which explains what is wrong with it.
+VALUE_MAY_START_WITH_DASH = frozenset({"--late-penalty", "--late-cap", "--grace-minutes", "--timeout", "--due",
+                                       "--late-due"})
+
+
+def _glue_dash_values(argv: list[str]) -> list[str]:
+    """``argv`` with ``OPTION -VALUE`` written ``OPTION=-VALUE`` for the options above."""
+    glued: list[str] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token == "--":
+            return glued + argv[index:]
+        following = argv[index + 1] if index + 1 < len(argv) else ""
+        if token in VALUE_MAY_START_WITH_DASH and following.startswith("-") and not following.startswith("--"):
+            glued.append(f"{token}={following}")
+            index += 2
+            continue
+        glued.append(token)
+        index += 1
+    return glued
+
+
 def _silence_stdout() -> None:
     import os
 
@@ -78,7 +103,7 @@ def _silence_stdout() -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``, as the console script does)."""
     from_console = argv is None
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _glue_dash_values(list(sys.argv[1:] if argv is None else argv))
     verb = _requested_verb(argv)
     parser = build_parser(only=verb)
     args = parser.parse_args(argv)

@@ -15,7 +15,7 @@ import pytest
 
 from autograder.batch import run_batch, snapshot
 from autograder.batch.gradebook import GRADED, NOT_GRADABLE, SKIPPED
-from autograder.batch.inputs import make_id
+from autograder.batch.inputs import make_id, make_ids
 from autograder.demo.samples import SAMPLES, materialise
 from autograder.engine.loader import check_expected_files, load_submission, syntax_error
 from autograder.engine.runner import expected_files
@@ -38,14 +38,26 @@ def wrong_names(dest: Path, tmp: Path) -> Path:
 
 
 def test_ids_are_unique_stable_and_keep_letters() -> None:
-    taken: set[str] = set()
-    a_space, a_underscore = make_id("a b", taken), make_id("a_b", taken)
+    a_space, a_underscore = make_ids(["a b", "a_b"])
     assert a_space != a_underscore and a_underscore == "a_b"
-    assert make_id("a b", set()) == a_space == "a_b~c8687a"  # the name alone decides (README's example)
-    assert make_id("Chloé", set()) == "Chloé"
-    taken = {"dan"}
-    assert make_id("Dan", taken) == "Dan-2"  # Dan.json and dan.json are one file on macOS
-    assert make_id("../etc", set()).startswith("etc~")
+    assert make_id("a b") == a_space == "a_b~c8687a"  # the name alone decides (README's example)
+    assert make_id("Chloé") == "Chloé"
+    assert make_id("../etc").startswith("etc~")
+
+
+def test_ids_that_clash_ignoring_case_all_get_a_hash_and_never_take_another_name() -> None:
+    # Dan.json and dan.json are one file on macOS: both get a hash of their own name. No "-2"
+    # suffix, which a real folder "eve-2" could hold, and an id never moves to another folder.
+    with_eve = dict(zip(["Eve", "eve", "eve-2", "bob"], make_ids(["Eve", "eve", "eve-2", "bob"])))
+    assert with_eve["eve-2"] == "eve-2" and with_eve["bob"] == "bob"
+    assert with_eve["Eve"].startswith("Eve~") and with_eve["eve"].startswith("eve~")
+    assert with_eve["Eve"].casefold() != with_eve["eve"].casefold()
+    without = dict(zip(["eve", "eve-2", "bob"], make_ids(["eve", "eve-2", "bob"])))
+    assert without == {"eve": "eve", "eve-2": "eve-2", "bob": "bob"}
+    for name, entry_id in with_eve.items():  # an id is never given to another name in either run
+        assert all(entry_id != other_id for other, other_id in without.items() if other != name)
+    zipped = make_ids(["eve", "eve"], ["eve", "eve.zip"])  # a folder and a zip of the same student name
+    assert zipped[0] != zipped[1] and all(i.startswith("eve~") for i in zipped)
 
 
 def test_expected_files_come_from_the_manifest_and_agree_with_the_suite() -> None:
@@ -104,8 +116,28 @@ def test_grade_refuses_files_with_none_of_the_expected_names(tmp_path: Path) -> 
         (tmp_path / "partly" / dst).write_text((tmp_path / "scratch" / src).read_text())
     partly = load_submission(tmp_path / "partly")
     check_expected_files(partly, expected_files())  # one expected file is enough to grade
-    assert partly.notes == ["Fisher.py is not one of the expected files (kl.py, fisher.py, npg.py) and was not "
-                            "graded as one: rename it fisher.py (file names are case-sensitive)"]
+    assert partly.notes == ["fisher.py is missing (found Fisher.py: rename it fisher.py; file names are "
+                            "case-sensitive): the checks of its functions score 0"]
+
+
+def test_a_near_miss_file_name_costs_that_file_only_and_needs_attention(tmp_path: Path) -> None:
+    # kl.py, Fisher.py, npg.py: fisher.py's parts score 0 with the rename hint; npg.py imports from
+    # fisher and keeps the points of the functions that never call it.
+    materialise(SAMPLE["correct"], tmp_path / "scratch")
+    (tmp_path / "sub").mkdir()
+    for src, dst in (("kl.py", "kl.py"), ("fisher.py", "Fisher.py"), ("npg.py", "npg.py")):
+        (tmp_path / "sub" / dst).write_text((tmp_path / "scratch" / src).read_text())
+    report, results = grade(tmp_path / "sub", secret=SECRET, limits=LIMITS)
+    scores = report.part_scores()
+    for part in ("kl_divergence", "sample_state_actions", "npg_direction", "trust_region_step", "conjugate_gradient"):
+        assert abs(scores[part][0] - scores[part][1]) < 1e-9, part  # full points (a sum of check weights)
+    for part in ("score_function", "fisher_information", "fisher_estimate"):
+        assert abs(scores[part][0]) < 1e-9, part
+    hint = "fisher.py is missing (found Fisher.py: rename it fisher.py; file names are case-sensitive)"
+    assert report.import_failures == [hint]  # what the batch report lists under "Needs attention"
+    assert hint in results["output"] and "No module named" not in results["output"]
+    fisher_checks = [t["output"] for t in results["tests"] if t["name"].startswith("score_function:")]
+    assert fisher_checks and all(hint in out for out in fisher_checks)
 
 
 def test_syntax_error_shows_the_line_and_a_caret() -> None:
@@ -142,3 +174,74 @@ def test_an_empty_notebook_is_one_clear_line(tmp_path: Path) -> None:
         with pytest.raises(UserError) as info:
             load_submission(path)
     assert "the notebook has no code to grade" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_syntax_error_costs_only_the_checks_that_need_that_file(tmp_path: Path) -> None:
+    # npg.py does `from fisher import fisher_information`: a broken fisher.py must not zero npg.py's
+    # functions that never call it; the one that does says which file to fix first.
+    materialise(SAMPLE["correct"], tmp_path / "sub")
+    fisher = tmp_path / "sub" / "fisher.py"
+    fisher.write_text(fisher.read_text() + "\ndef broken(:\n    pass\n")
+    report, results = grade(tmp_path / "sub", secret=SECRET, limits=LIMITS)
+    scores = report.part_scores()
+    for part in ("kl_divergence", "policy_kl", "sample_state_actions", "npg_direction", "trust_region_step",
+                 "conjugate_gradient"):
+        assert abs(scores[part][0] - scores[part][1]) < 1e-9, part  # full points (a sum of check weights)
+    for part in ("score_function", "fisher_information", "natural_policy_gradient"):
+        assert scores[part][0] < scores[part][1] - 1, part
+    assert report.import_failures == [next(x for x in report.import_failures if x.startswith("fisher.py, line"))]
+    npg_failures = [t["output"] for t in results["tests"]
+                    if t["name"].startswith("natural_policy_gradient:") and t["score"] < t["max_score"]]
+    assert npg_failures and any("fisher_information comes from fisher.py, which has a syntax error (see the notes): "
+                                "fix fisher.py first" in out for out in npg_failures)
+
+
+def test_a_file_in_another_encoding_costs_no_points_and_gets_a_note(tmp_path: Path) -> None:
+    # kl.py saved as Latin-1 with an accented comment: read as Latin-1 with a note, graded in full.
+    materialise(SAMPLE["correct"], tmp_path / "sub")
+    kl = tmp_path / "sub" / "kl.py"
+    kl.write_bytes(kl.read_bytes() + "# écrit par José\n".encode("latin-1"))
+    line = kl.read_bytes().count(b"\n")
+    submission = load_submission(tmp_path / "sub")
+    assert "# écrit par José" in submission.files["kl.py"]
+    assert submission.notes == [f"kl.py is not utf-8 text (line {line}): read as Latin-1; save it as UTF-8 "
+                                "(your editor's encoding setting)"]
+    declared = tmp_path / "declared.py"
+    declared.write_bytes("# -*- coding: latin-1 -*-\nNAME = 'José'\n".encode("latin-1"))
+    assert "NAME = 'José'" in load_submission(declared).files["declared.py"]
+    report, _ = grade(tmp_path / "sub", secret=SECRET, limits=LIMITS)
+    assert abs(report.score - report.max_score) < 1e-9  # full marks (a sum of check weights)
+
+
+def test_a_finished_notebook_beside_the_stubs_is_graded_and_needs_attention(tmp_path: Path) -> None:
+    # The solution notebook next to the handout's unchanged kl.py, fisher.py, npg.py: the notebook
+    # implements the functions, the stubs none, so the notebook is graded; a TA is told.
+    handout = Path(__file__).resolve().parents[1] / "assignments" / "npg"
+    folder = tmp_path / "both"
+    materialise(SAMPLE["notebook"], folder)
+    for name in expected_files():
+        (folder / name).write_text((handout / name).read_text())
+    submission = load_submission(folder)
+    assert submission.notebook == "npg.ipynb" and not submission.files
+    assert len(submission.attention) == 1 and submission.attention[0].startswith("graded the notebook npg.ipynb (")
+    assert submission.attention[0] in submission.notes
+    alone = load_submission(folder / "npg.ipynb")  # the same notebook alone: the same code, not the same grade
+    assert alone.notebook_cells == submission.notebook_cells and not alone.attention
+    assert alone.digest != submission.digest  # so a batch does not share one grade (and its notes) between them
+    stubs_only = tmp_path / "stubs"
+    stubs_only.mkdir()
+    for name in expected_files():
+        (stubs_only / name).write_text((handout / name).read_text())
+    (stubs_only / "npg.ipynb").write_text((handout / "npg.ipynb").read_text())
+    both_stubs = load_submission(stubs_only)  # nothing implemented anywhere: the .py files, nothing to look at
+    assert both_stubs.notebook is None and not both_stubs.attention
+
+
+def test_implemented_functions_ignores_the_handouts_stubs() -> None:
+    from autograder.engine.loader import implemented_functions
+
+    stub = ('def f(x):\n    """Doc."""\n    if x < 0:\n        raise ValueError(x)\n'
+            '    raise NotImplementedError("f")\n\ndef g():\n    ...\n')
+    done = "def f(x):\n    return x\n\ndef g():\n    pass\n"
+    assert implemented_functions([stub]) == 0
+    assert implemented_functions([done, "def h(:"]) == 1

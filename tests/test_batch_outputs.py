@@ -150,7 +150,8 @@ def test_batch_cli_writes_lateness_exports_and_linked_feedback(tmp_path: Path, c
                  "--canvas-assignment", "NPG homework (1234)"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "Most similar code: 11 and 12 (100%)" in printed and "not proof of copying" in printed  # same code
+    assert "Most similar code: 11 (also 13, 14: the same code) and 12 (100%)" in printed  # the same code
+    assert "not proof of copying" in printed
     assert "2 late submission(s) (10% of the points per started day late)" in printed  # 14 has an extension
     rows = {r["submission_id"]: r for r in csv.DictReader(io.StringIO((out / "grades.csv").read_text()))}
     assert [rows[i]["raw_total"] for i in times] == ["100", "100", "100", "100"]
@@ -185,3 +186,145 @@ def test_a_failing_similarity_report_loses_no_grade(tmp_path: Path, monkeypatch:
     report = (tmp_path / "out" / "report.html").read_text()
     assert "the similarity report could not be made (RuntimeError: no fingerprints today)" in report
     assert (tmp_path / "out" / "grades.csv").read_text().count("\n") == 2
+
+
+@pytest.mark.parametrize("options", [
+    {"late_due": "2026-11-27T23:59:00-08:00"},
+    {"penalty": "10%/day"},
+    {"cap": "50%"},
+    {"grace_minutes": 15},
+])
+def test_late_options_without_a_due_date_are_refused(options: dict) -> None:
+    # Without --due no submission is late: accepting them would keep a late student's full marks silently.
+    with pytest.raises(UserError, match="need.*--due"):
+        LatePolicy.parse(**options)
+
+
+@pytest.mark.parametrize("cap", ["0.5", "50", "50/day", "150%"])
+def test_late_cap_needs_a_percent_sign_as_the_penalty_does(cap: str) -> None:
+    # A bare 0.5 could mean 0.5% or a fraction (50%): refused rather than guessed.
+    with pytest.raises(UserError, match="--late-cap.*with its %"):
+        LatePolicy.parse("10%/day", cap, due=DUE)
+    with pytest.raises(UserError, match="--late-penalty"):
+        LatePolicy.parse("10/day", due=DUE)
+    assert abs(LatePolicy.parse("10%/day", "50%", due=DUE).cap_percent - 50.0) < POINT_TOL
+
+
+def test_a_negative_penalty_on_the_command_line_gets_the_policy_message(capsys: pytest.CaptureFixture) -> None:
+    from autograder.cli import main
+
+    assert main(["batch", "nosuch-input", "-o", "nosuch-out", "--due", DUE, "--late-penalty", "-10%/day"]) == 2
+    err = capsys.readouterr().err
+    assert "--late-penalty '-10%/day'" in err and "expected one argument" not in err
+
+
+def test_grades_csv_says_why_a_graded_row_needs_attention() -> None:
+    from autograder.batch.gradebook import csv_text
+
+    hint = "fisher.py is missing (found Fisher.py: rename it fisher.py; file names are case-sensitive)"
+    row = Row(Entry("oscar", "oscar"), GRADED, {**summary(20.0), "import_failures": [hint]})
+    line = list(csv.DictReader(io.StringIO(csv_text([row], ["kl_divergence"]))))[0]
+    assert line["status"] == GRADED and line["error"] == hint
+    choice = "graded the notebook npg.ipynb (14 implemented functions), not the .py files beside it (0: ...)"
+    both = Row(Entry("both", "both"), GRADED, {**summary(20.0), "attention": [choice]})
+    assert both.attention == [choice]  # the report's "Needs attention" lists rows with an attention
+    assert list(csv.DictReader(io.StringIO(csv_text([both], ["kl_divergence"]))))[0]["error"] == choice
+
+
+def test_metadata_scalars_stay_the_text_gradescope_wrote() -> None:
+    from autograder.batch.inputs import parse_metadata
+
+    meta = parse_metadata("submission_1:\n  :submitters:\n  - :name: No\n    :sid: 003003\n    :email: a@x\n"
+                          "  :created_at: 2026-11-20 23:00:00 -08:00\n", "m.yml")
+    person = meta["submission_1"]["submitters"][0]
+    assert person == {"name": "No", "sid": "003003", "email": "a@x"}  # not the octal 1539, not False
+    assert meta["submission_1"]["created_at"] == "2026-11-20 23:00:00 -08:00"
+
+
+def test_duplicate_sids_and_a_late_due_date_before_the_due_date_are_warned() -> None:
+    from autograder.batch.api import _apply_lateness
+    from autograder.batch.exports import duplicate_keys
+
+    rows = [Row(Entry("1001", "x", [Submitter("Ann", "3001", "a@x")], created_at="2026-11-22T12:00:00-08:00",
+                      due_date="2026-11-23T23:59:00-08:00", late_due_date="2026-11-21T23:59:00-08:00"),
+                GRADED, summary(20.0)),
+            Row(Entry("1002", "x", [Submitter("Ann", "3001", "a@x")]), GRADED, summary(26.0))]
+    assert duplicate_keys(rows, "sid") == ["SID 3001: submissions 1001, 1002"]
+    assert duplicate_keys(rows[:1], "email") == []
+    warnings: list[str] = []
+    _apply_lateness(rows, LatePolicy.parse("10%/day", due=DUE), 26.0, warnings)
+    assert warnings[0].startswith("1001: its late_due_date (2026-11-21T23:59:00-08:00) is before its due date")
+    assert abs(rows[0].total - 20.0) < POINT_TOL  # before its own (extended) due date: on time, not "no credit"
+    assert warnings[1].startswith("1 submission(s) have no submission time")
+
+
+def test_a_folder_graded_with_a_due_date_warns_in_the_terminal(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from autograder.cli import main
+
+    materialise(SAMPLE["correct"], tmp_path / "class" / "ann")
+    (tmp_path / "secret").write_text(SECRET)
+    code = main(["batch", str(tmp_path / "class"), "-o", str(tmp_path / "out"), "-j", "1", "-q", "--no-similarity",
+                 "--secret-file", str(tmp_path / "secret"), "--due", DUE, "--late-penalty", "10%/day"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "Warning: 1 submission(s) have no submission time (created_at): lateness not computed, no penalty" in err
+
+
+def test_a_batch_deletes_only_what_it_wrote_and_refuses_another_inputs_outdir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from autograder.batch import run_batch
+
+    section = tmp_path / "section1"
+    for name in ("ann", "bob"):
+        materialise(SAMPLE["correct"], section / name)
+    out = tmp_path / "out"
+    (out / "feedback").mkdir(parents=True)
+    (out / "feedback" / "important.md").write_text("a TA's notes")
+    (out / "results").mkdir()
+    (out / "results" / "keep.json").write_text("{}")
+    options = {"secret": SECRET.encode(), "similarity": False}
+    run_batch(section, out, 1, **options)
+    assert (out / "feedback" / "bob.md").is_file() and (out / "canvas.csv").is_file()
+    import shutil
+
+    shutil.rmtree(section / "bob")  # bob withdrew: his pages and results (the batch's own) go, the TA's stay
+    run_batch(section, out, 1, **options)
+    assert not (out / "feedback" / "bob.md").exists() and not (out / "results" / "bob.json").exists()
+    assert (out / "feedback" / "important.md").read_text() == "a TA's notes"
+    assert (out / "results" / "keep.json").read_text() == "{}"
+    materialise(SAMPLE["correct"], tmp_path / "section2" / "cy")
+    with pytest.raises(UserError, match="holds the results of another INPUT"):
+        run_batch(tmp_path / "section2", out, 1, **options)
+    assert (out / "feedback" / "ann.md").is_file()  # section 1's pages untouched
+
+    # Interrupted before anything was graded: no upload files (the old ones go: they would be stale).
+    import autograder.batch.api as api
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "run_pool", interrupted)
+    summary = run_batch(section, out, 1, regrade=True, **options)
+    assert summary.interrupted and not summary.uploads_written
+    assert not (out / "canvas.csv").exists() and not (out / "gradescope_scores.csv").exists()
+    assert any("not written: 1 submission(s) are not graded yet" in w for w in summary.warnings)
+
+
+def test_feedback_pages_carry_nothing_meant_for_staff(tmp_path: Path) -> None:
+    from autograder.batch import snapshot
+    from autograder.engine.runner import expected_files
+    from autograder.engine.secret import resolve_secret
+
+    _secret, staff_note = resolve_secret(None)
+    row = Row(Entry("Dan_Smith~cf2d39", "x", name="Dan Smith"), GRADED, summary(20.0))
+    results = {"output": f"Score: 20\n\nNotes:\n  - {staff_note}\n  - kl.py: read as Latin-1\n", "tests": []}
+    md = feedback_markdown(row, results, "NPG homework")
+    assert md.startswith("# NPG homework: feedback for Dan Smith\n") and "~cf2d39" not in md
+    assert staff_note not in md and "kl.py: read as Latin-1" in md
+    (tmp_path / "class" / "frank").mkdir(parents=True)
+    (tmp_path / "class" / "frank" / "KL.py").write_text("x = 1\n")
+    (tmp_path / "class" / "corrupt.zip").write_bytes(b"not a zip")
+    snap = snapshot(tmp_path / "class", expected_files())
+    errors = {e.name: e.error for e in snap.entries}
+    assert errors["frank"].startswith("frank: found KL.py; expected kl.py")  # no TA-side absolute path
+    assert errors["corrupt.zip"].startswith("corrupt.zip: ") and str(tmp_path) not in errors["corrupt.zip"]

@@ -66,6 +66,8 @@ def test_ctrl_c_then_kill_9_then_resume(tmp_path: Path) -> None:
         rows = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text())))
         statuses = [r["status"] for r in rows]
         assert len(rows) == len(KINDS) and GRADED in statuses and PENDING in statuses
+        assert not (out / "canvas.csv").exists() and not (out / "gradescope_scores.csv").exists()
+        assert "canvas.csv and gradescope_scores.csv not written" in stderr
         after_ctrl_c = cache_files(out)
 
         # kill -9 of the batch process itself: nothing is cleaned up, the cache keeps what was graded.
@@ -94,6 +96,7 @@ def test_ctrl_c_then_kill_9_then_resume(tmp_path: Path) -> None:
     assert abs(totals["correct"] - 100.0) < 1e-6
     assert all(totals[k] < 100.0 - 1.0 for k in KINDS if k != "correct")
     assert not list(out.rglob(".*.tmp"))
+    assert (out / "canvas.csv").is_file() and (out / "gradescope_scores.csv").is_file()  # all graded now
     assert sorted(p.stem for p in (out / "results").glob("*.json")) == sorted(r.entry.id for r in summary.rows)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -107,3 +108,35 @@ def test_pytest_on_the_stubs_is_short(tmp_path: Path) -> None:
     assert len(lines) <= 3 * failures + 10  # a header, one message and one summary line per case
     assert "Traceback" not in proc.stdout and "raise NotImplementedError" not in proc.stdout
     assert "kl_divergence-1: kl_divergence is not implemented yet" in proc.stdout
+
+
+def test_output_paths_that_cannot_work_are_clear_errors_not_tracebacks(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    materialise(next(s for s in SAMPLES if s.name == "correct"), tmp_path / "class" / "ann")
+    unwritable = tmp_path / "out"
+    (unwritable / ".lock").mkdir(parents=True)  # the lock file cannot be opened: an OSError like EPERM/EROFS
+    assert main(["batch", str(tmp_path / "class"), "-o", str(unwritable), "-q"]) == 2
+    assert f"autograder batch: error: cannot write to {unwritable} (" in capsys.readouterr().err
+    deep = tmp_path / "typo" / "out"
+    assert main(["batch", str(tmp_path / "class"), "-o", str(deep), "-q"]) == 2
+    assert "does not exist: create it first" in capsys.readouterr().err and not (tmp_path / "typo").exists()
+
+    assert main(["grade", str(tmp_path / "class" / "ann"), "-o", str(tmp_path / "class")]) == 2
+    assert "is a folder; give the results file" in capsys.readouterr().err
+    assert main(["grade", str(tmp_path / "class" / "ann"), "-o", str(tmp_path / "nosuch" / "r.json")]) == 2
+    assert "does not exist; create it first" in capsys.readouterr().err and not (tmp_path / "nosuch").exists()
+
+    (tmp_path / "frank").mkdir()
+    (tmp_path / "frank" / "KL.py").write_text("x = 1\n")
+    assert main(["grade", str(tmp_path / "frank"), "-o", str(tmp_path / "frank.json")]) == 2
+    written = json.loads((tmp_path / "frank.json").read_text())  # a refused submission still gets its results
+    assert written["score"] == 0 and written["output"].startswith("Not graded: ") and "KL.py" in written["output"]
+
+
+def test_grade_on_a_class_folder_points_to_batch(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    materialise(next(s for s in SAMPLES if s.name == "correct"), tmp_path / "class" / "ann")
+    (tmp_path / "class" / "dan.py").write_text("x = 1\n")  # a loose file: once hinted "rename dan.py -> npg.py"
+    assert main(["grade", str(tmp_path / "class")]) == 2
+    err = capsys.readouterr().err
+    assert "looks like a class: its subfolders (ann) hold submissions" in err and "autograder batch" in err
+    assert "dan.py ->" not in err

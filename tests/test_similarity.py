@@ -186,3 +186,17 @@ def test_page_shows_matching_regions_side_by_side(tmp_path: Path, klass: dict[st
     page = render_page(pairs, "NPG homework")
     assert page.count('class="pair"') == len(pairs) >= 1 and "<mark>" in page
     assert "not evidence of copying" in page and PAGE == "similarity.html"
+
+
+def test_identical_copies_are_one_pair_and_leave_room_for_the_others(klass: dict[str, str]) -> None:
+    # Five identical submissions would be 10 pairs at 100%: they are one pair naming them all, and
+    # each pair with another student is listed once, with the first of them.
+    codes = dict(klass)
+    codes.update({f"same-{i}": klass["honest-2"] for i in range(4)})
+    pairs = similar_pairs(codes, handout_code(), top=None)
+    identical = [p for p in pairs if abs(p.score - 1.0) < 1e-12]  # exactly 1.0 by construction
+    assert len(identical) == 1 and identical[0].a == "honest-2" and identical[0].b == "same-0"
+    assert identical[0].label_a == "honest-2 (also same-1, same-2, same-3: the same code)"
+    assert pairs[0] is identical[0] and not any("same-" in p.a + p.b for p in pairs[1:])
+    n = len(klass)
+    assert len(pairs) == 1 + n * (n - 1) // 2  # the class's pairs, none repeated per copy

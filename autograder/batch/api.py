@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Optional, TextIO, Union
 
 from ..engine.isolation import detect_isolation
-from ..engine.results import failure_results
+from ..engine.results import failure_results, not_gradable_results
 from ..engine.runner import DEFAULT_SUITE, expected_files, load_suite
 from ..engine.sandbox import Limits
 from ..engine.secret import resolve_secret
@@ -29,7 +29,7 @@ from ..engine.suite import Seeds
 from ..errors import UserError
 from ..fileio import write_json_atomic, write_text_atomic
 from .cache import Cache, cache_key
-from .exports import canvas_csv, gradescope_csv
+from .exports import canvas_csv, duplicate_keys, gradescope_csv
 from .feedback import write_feedback
 from .gradebook import FAILED, GRADED, GRADER_ERROR, NOT_GRADABLE, PENDING, SKIPPED, Row, csv_text
 from .inputs import Entry, snapshot
@@ -61,6 +61,8 @@ class BatchSummary:
     notes: list[str] = field(default_factory=list)
     duplicates: int = 0  # submissions with the same code (and identity) as an earlier one: graded once
     similar_pairs: Optional[list] = None  # the most similar pairs of code (similarity.Pair), when computed
+    warnings: list[str] = field(default_factory=list)  # what may make a grade or an upload wrong (also in notes)
+    uploads_written: bool = True  # canvas.csv and gradescope_scores.csv (not while submissions are pending)
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.rows)
@@ -147,12 +149,18 @@ def run_batch(
     # 1. Every submission in memory before any student code runs.
     snap = snapshot(input_path, expected_files(suite))
     notes.extend(snap.notes)
-    out.mkdir(parents=True, exist_ok=True)
-    lock = _lock(out)
+    if not out.exists() and not out.parent.is_dir():  # a typo in -o should not create a tree of folders
+        raise UserError(f"{out.parent} does not exist: create it first, or choose another OUTDIR")
     try:
+        out.mkdir(exist_ok=True)
+        lock = _lock(out)
+    except OSError as exc:
+        raise UserError(f"cannot write to {outdir} ({exc.strerror or exc}); choose another OUTDIR") from None
+    try:
+        owned = _owned_files(out, input_path, input)
         summary = _run(snap.entries, snap.kind, str(input), out, jobs, secret, secret_note, suite, limits,
                        chosen.name, regrade, progress, tty, notes, secret_file, input_path, late_policy or LatePolicy(),
-                       (canvas_key, canvas_assignment), similarity)
+                       (canvas_key, canvas_assignment), similarity, owned)
     finally:
         lock.close()
     summary.seconds = time.monotonic() - started
@@ -163,7 +171,7 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
          secret_note: Optional[str], suite: str, limits: Limits, isolation: str, regrade: bool,
          progress_stream: Optional[TextIO], tty: Optional[bool], notes: list[str],
          secret_file: Optional[PathLike], input_path: Path, late_policy: LatePolicy,
-         canvas: tuple[str, str], similarity: bool) -> BatchSummary:
+         canvas: tuple[str, str], similarity: bool, owned: set[str]) -> BatchSummary:
     parts = [PartInfo(p.name, p.points) for p in load_suite(suite, Seeds(secret, "batch")).parts]
     cache = Cache(out / "cache")
     for folder in (out / "cache", out / "results", out / "report", out):
@@ -206,7 +214,8 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
         for note in notes:
             progress.message(note)
         if summary.cached:
-            progress.message(f"{summary.cached} of {len(entries)} submissions already graded (cache); "
+            progress.message(f"{summary.cached} of {sum(not e.skipped for e in entries)} submissions already graded "
+                             "(cache); "
                              f"grading {sum(len(v) for v in todo.values())} with {jobs} job(s)")
 
     def on_result(job: Job, payload: Optional[dict], error: Optional[str]) -> None:
@@ -244,22 +253,33 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
         for index, key in keys.items():
             if rows[index].summary is not None and rows[index].status != PENDING:
                 _restore(cache, key, {"results": results[entries[index].id], "summary": rows[index].summary})
-    _write_results(out / "results", results, {e.id for e in entries})
-    _apply_lateness(rows, late_policy, sum(p.points for p in parts), notes)
+    written = _write_results(out, results, {e.id for e in entries}, owned)
+    _apply_lateness(rows, late_policy, sum(p.points for p in parts), summary.warnings)
+    summary.warnings.extend(f"{clash}: one student, two grades in the upload files; keep one"
+                            for clash in duplicate_keys(rows, "sid"))
+    notes.extend(summary.warnings)
     write_text_atomic(out / "grades.csv", csv_text(rows, [p.name for p in parts]))
     canvas_text, left_out = canvas_csv(rows, canvas[1], sum(p.points for p in parts), canvas[0])
-    write_text_atomic(out / "canvas.csv", canvas_text)
-    write_text_atomic(out / "gradescope_scores.csv", gradescope_csv(rows)[0])
-    if left_out:
+    pending = summary.count(PENDING)
+    if pending:  # an upload of part of the class would look complete: no upload files until all is graded
+        summary.uploads_written = False
+        summary.warnings.append(f"canvas.csv and gradescope_scores.csv not written: {pending} submission(s) are "
+                                "not graded yet; run the same command again to finish")
+        notes.append(summary.warnings[-1])
+    else:
+        for name, text in ((UPLOAD_FILES[0], canvas_text), (UPLOAD_FILES[1], gradescope_csv(rows)[0])):
+            write_text_atomic(out / name, text)
+            written.add(name)
+    if left_out and not pending:
         notes.append(f"canvas.csv leaves out {len(left_out)} student(s) without a grade or a {canvas[0]}: "
                      + "; ".join(left_out[:5]) + ("; ..." if len(left_out) > 5 else ""))
-    write_feedback(out, rows, results, TITLE)
+    written |= write_feedback(out, rows, results, TITLE)
     pairs = None
-    (out / SIMILARITY_PAGE).unlink(missing_ok=True)
     if similarity:
         try:
             pairs = write_similarity(out, {e.id: e.submission for e in entries if e.submission is not None}, TITLE)
             summary.similar_pairs = pairs
+            written.add(SIMILARITY_PAGE)
         except Exception as exc:  # a similarity report is a courtesy: the grades are written already
             notes.append(f"the similarity report could not be made ({type(exc).__name__}: {exc}); "
                          "rerun with --no-similarity to skip it")
@@ -268,11 +288,17 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
                             late_policy=late_policy.describe() if any(r.late for r in rows) else "",
                             similar_pairs=pairs)
     write_report(out, rows, parts, context)
+    for name in sorted(owned - written):  # what an earlier batch of this INPUT wrote and this one did not
+        path = (out / name).resolve()
+        if out in path.parents:
+            path.unlink(missing_ok=True)
+    _write_manifest(out, input_path, written)
     return summary
 
 
-def _apply_lateness(rows: list[Row], policy: LatePolicy, max_score: float, notes: list[str]) -> None:
-    """Set each graded row's lateness from its submission time and the due dates (metadata or ``policy``)."""
+def _apply_lateness(rows: list[Row], policy: LatePolicy, max_score: float, warnings: list[str]) -> None:
+    """Set each graded row's lateness from its submission time and the due dates (metadata or ``policy``);
+    ``warnings`` gets what makes a lateness unknown or doubtful."""
     unknown = 0
     for row in rows:
         raw = row.raw_total
@@ -284,28 +310,18 @@ def _apply_lateness(rows: list[Row], policy: LatePolicy, max_score: float, notes
             due = parse_time(entry.due_date, f"{entry.id}: due_date") if entry.due_date else None
             late_due = parse_time(entry.late_due_date, f"{entry.id}: late_due_date") if entry.late_due_date else None
         except UserError as exc:
-            notes.append(f"lateness not computed: {exc}")
+            warnings.append(f"lateness not computed: {exc}")
             continue
         if submitted is None and (policy.due or due):
             unknown += 1
+        if late_due is not None and late_due < (due or policy.due or late_due):
+            due_text = entry.due_date or (policy.due.isoformat() if policy.due else "")
+            warnings.append(f"{entry.id}: its late_due_date ({entry.late_due_date}) is before its due date "
+                            f"({due_text}): not applied (an extension past the late due date?)")
         row.late = apply_policy(policy, raw, max_score, submitted, due, late_due)
     if unknown:
-        notes.append(f"{unknown} submission(s) have no submission time (created_at): lateness not computed for them; "
-                     "a Gradescope export gives it")
-
-
-def not_gradable_results(message: str) -> dict[str, Any]:
-    """Gradescope results for a submission with nothing to grade (score 0, the reason visible)."""
-    return {
-        "score": 0.0,
-        "execution_time": 0,
-        "output": f"Not graded: {message}",
-        "output_format": "text",
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
-        "tests": [],
-        "leaderboard": [],
-    }
+        warnings.append(f"{unknown} submission(s) have no submission time (created_at): lateness not computed, no "
+                        "penalty (a folder of submissions has no times; a Gradescope export gives them)")
 
 
 def _graded_row(entry: Entry, payload: dict, cached: bool) -> Row:
@@ -321,12 +337,17 @@ def _restore(cache: Cache, key: str, entry: dict) -> None:
         cache.put(key, entry)
 
 
-def _write_results(folder: Path, results: dict[str, dict], ids: set[str]) -> None:
-    """Write each submission's results file as in ``results``; remove files of submissions not in ``ids``."""
+def _write_results(out: Path, results: dict[str, dict], ids: set[str], owned: set[str]) -> set[str]:
+    """Write each submission's results file as in ``results`` (``out/results/<id>.json``); return their
+    names relative to ``out``. (Stale ones are removed at the end, if this OUTDIR's manifest owns them.)"""
     import json
 
+    folder = out / "results"
     folder.mkdir(parents=True, exist_ok=True)
+    written = set()
     for entry_id, data in results.items():
+        if entry_id not in ids:
+            continue
         path = folder / f"{entry_id}.json"
         try:
             current = json.loads(path.read_text(encoding="utf-8"))
@@ -334,10 +355,36 @@ def _write_results(folder: Path, results: dict[str, dict], ids: set[str]) -> Non
             current = None
         if current != data:
             write_json_atomic(path, data)
-    wanted = {f"{i}.json" for i in ids}
-    for path in folder.glob("*.json"):
-        if path.name not in wanted:
-            path.unlink(missing_ok=True)
+        written.add(f"results/{path.name}")
+    return written
+
+
+MANIFEST = ".autograder-manifest.json"  # in OUTDIR: the INPUT it was made from and the files a batch wrote
+UPLOAD_FILES = ("canvas.csv", "gradescope_scores.csv")
+
+
+def _owned_files(out: Path, input_path: Path, input_label: PathLike) -> set[str]:
+    """The files (relative to ``out``) that the last batch into ``out`` wrote: the only ones a batch
+    may delete, so a TA's own files in OUTDIR are never removed. Raises UserError when ``out`` was
+    made from another INPUT (its results and pages would be replaced by this INPUT's)."""
+    import json
+
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError):
+        return set()  # unreadable: own nothing, delete nothing
+    previous = str(manifest.get("input", ""))
+    if previous and previous != str(input_path):
+        raise UserError(f"{out} holds the results of another INPUT ({previous}); this batch of {input_label} "
+                        "would replace them. Choose another OUTDIR (for the same class exported again, "
+                        f"delete {out / MANIFEST} to reuse this one)")
+    return {str(f) for f in manifest.get("files", []) if isinstance(f, str) and ".." not in f}
+
+
+def _write_manifest(out: Path, input_path: Path, files: set[str]) -> None:
+    write_json_atomic(out / MANIFEST, {"input": str(input_path), "files": sorted(files)})
 
 
 def _cpu_count() -> int:

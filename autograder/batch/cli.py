@@ -98,12 +98,16 @@ def run(args: argparse.Namespace) -> int:
     similar = summary.similar_pairs
     if similar:
         top = similar[0]
-        print(f"Most similar code: {top.a} and {top.b} ({100 * top.score:.0f}%); {len(similar)} pair(s) in "
+        print(f"Most similar code: {top.label_a} and {top.label_b} ({100 * top.score:.0f}%); {len(similar)} pair(s) in "
               "similarity.html, for a person to look at (similarity is not proof of copying).")
+    for warning in summary.warnings:  # printed even with -q: each may make a grade or an upload wrong
+        print(f"Warning: {warning}", file=sys.stderr)
     late = [r for r in summary.rows if r.late is not None and r.late.seconds_late > 0]
     if late:
         print(f"{len(late)} late submission(s) ({policy.describe()}); grades.csv has the raw total next to the total.")
-    print(f"Wrote {summary.grades_csv} (and canvas.csv, gradescope_scores.csv for upload), {summary.results_dir}/, "
+    uploads = "and canvas.csv, gradescope_scores.csv for upload" if summary.uploads_written else \
+        "no upload files until every submission is graded"
+    print(f"Wrote {summary.grades_csv} ({uploads}), {summary.results_dir}/, "
           f"feedback pages in {summary.outdir / 'feedback'}/ and {summary.report_html}")
     if summary.interrupted:
         print("Interrupted: everything graded so far is kept; run the same command again to continue.",

@@ -53,6 +53,21 @@ def gradescope_csv(rows: Sequence[Row]) -> tuple[str, list[str]]:
     return out.getvalue(), left_out
 
 
+def duplicate_keys(rows: Sequence[Row], key: str = "sid") -> list[str]:
+    """``"SID 3001: submissions 1001, 1002"`` for each SID (or email) held by more than one submission:
+    an upload would post two grades for one student."""
+    if key not in KEYS:
+        raise ValueError(f"key must be one of {KEYS}")
+    holders: dict[str, list[str]] = {}
+    for row in rows:
+        for person in row.entry.submitters:
+            value = getattr(person, key).strip()
+            if value and row.entry.id not in holders.setdefault(value.casefold(), []):
+                holders[value.casefold()].append(row.entry.id)
+    return [f"{key.upper() if key == 'sid' else key} {value}: submissions {', '.join(ids)}"
+            for value, ids in holders.items() if len(ids) > 1]
+
+
 def _students(rows: Sequence[Row], key: str, left_out: list[str]) -> list[tuple[Row, Submitter]]:
     """``(row, submitter)`` for every student with a grade and the key; the others go to ``left_out``."""
     chosen = []

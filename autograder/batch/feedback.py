@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
+from ..engine.secret import DEVELOPMENT_SECRET_NOTE
 from ..fileio import write_text_atomic
 from .gradebook import FAILED, NOT_GRADABLE, PENDING, SKIPPED, Row
 
 FOLDER = "feedback"
+STAFF_NOTES = frozenset({DEVELOPMENT_SECRET_NOTE})  # notes of a grade meant for course staff: not on the pages
 
 
 def has_feedback(row: Row) -> bool:
@@ -27,8 +29,10 @@ def has_feedback(row: Row) -> bool:
 
 def _sections(row: Row, results: dict[str, Any], title: str) -> list[tuple[str, Any]]:
     """The page as a list of (kind, content): kinds "h1", "h2", "p", "table" (rows of cells), "pre"."""
-    out: list[tuple[str, Any]] = [("h1", f"{title}: feedback for {row.entry.id}")]
     people = [" ".join(x for x in (s.name, f"({s.sid})" if s.sid else "") if x) for s in row.entry.submitters]
+    # Named as the students know it (their names, or the folder they handed in), not by the batch's id.
+    whom = ", ".join(s.name for s in row.entry.submitters if s.name) or row.entry.name or row.entry.id
+    out: list[tuple[str, Any]] = [("h1", f"{title}: feedback for {whom}")]
     if any(people):
         out.append(("p", "Students: " + ", ".join(p for p in people if p)))
     if row.status == NOT_GRADABLE:
@@ -53,7 +57,7 @@ def _sections(row: Row, results: dict[str, Any], title: str) -> list[tuple[str, 
         table.append([name, f"{part_score:.2f} / {part_max:g}", f"{passed} / {len(mine)}"])
     out.append(("h2", "Points per part"))
     out.append(("table", table))
-    notes = _notes(results.get("output", ""))
+    notes = [n for n in _notes(results.get("output", "")) if n not in STAFF_NOTES]
     if notes:
         out.append(("h2", "Notes"))
         out.extend(("pre", n) for n in notes)
@@ -129,19 +133,16 @@ def feedback_html(row: Row, results: dict[str, Any], title: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_feedback(outdir: Path, rows: Sequence[Row], results: dict[str, dict], title: str) -> Optional[Path]:
-    """Write ``outdir/feedback/<id>.md`` and ``.html`` for every row with a grade; remove stale pages."""
+def write_feedback(outdir: Path, rows: Sequence[Row], results: dict[str, dict], title: str) -> set[str]:
+    """Write ``outdir/feedback/<id>.md`` and ``.html`` for every row with a grade; return their names
+    relative to ``outdir`` (the batch removes stale pages it wrote before, and only those)."""
     folder = Path(outdir) / FOLDER
-    wanted = set()
+    written = set()
     for row in rows:
         if not has_feedback(row) or row.entry.id not in results:
             continue
         for suffix, render in ((".md", feedback_markdown), (".html", feedback_html)):
             path = folder / f"{row.entry.id}{suffix}"
             write_text_atomic(path, render(row, results[row.entry.id], title))
-            wanted.add(path.name)
-    if folder.is_dir():
-        for path in folder.iterdir():
-            if path.suffix in (".md", ".html") and path.name not in wanted:
-                path.unlink(missing_ok=True)
-    return folder
+            written.add(f"{FOLDER}/{path.name}")
+    return written

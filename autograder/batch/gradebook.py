@@ -60,10 +60,11 @@ class Row:
 
     @property
     def attention(self) -> list[str]:
-        """Why a TA should look at this row even if it was graded (a file that could not be imported)."""
+        """Why a TA should look at this row even if it was graded (a file that could not be imported,
+        a notebook beside .py files)."""
         if self.summary is None:
             return []
-        return list(self.summary.get("import_failures") or [])
+        return [*(self.summary.get("import_failures") or []), *(self.summary.get("attention") or [])]
 
     def part_scores(self) -> dict[str, float]:
         if self.summary is None:
@@ -90,7 +91,8 @@ def csv_text(rows: Sequence[Row], parts: Sequence[str]) -> str:
                    "" if late is None else _number(late.penalty)]
         for part in parts:
             numbers.append(_number(scores.get(part, 0.0 if row.status == NOT_GRADABLE else None)))
-        error = " ".join(row.error.split())
+        # A graded row with a file that could not be imported says so here too (a TA filtering grades.csv sees it).
+        error = " ".join((row.error or "; ".join(row.attention)).split())
         if len(error) > MAX_ERROR_CHARS:
             error = error[:MAX_ERROR_CHARS] + " [...]"
         tail = [row.status, _cell(error), _cell(";".join(row.mistakes)),

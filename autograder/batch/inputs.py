@@ -16,6 +16,7 @@ copies only, so a submission that rewrites its siblings' files (or the export) c
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import stat
@@ -98,11 +99,27 @@ def snapshot(input_path: Path, expected: Sequence[str] = ()) -> Snapshot:
     if input_path.is_file():
         if input_path.suffix.lower() != ".zip":
             raise UserError(f"{input_path}: expected a folder of submissions or a Gradescope export .zip")
-        return _snapshot_export_zip(input_path, expected)
-    root = find_export_root(input_path)
-    if root is not None:
-        return _snapshot_export_folder(root, str(input_path), expected)
-    return _snapshot_folder(input_path, expected)
+        snap = _snapshot_export_zip(input_path, expected)
+    elif (root := find_export_root(input_path)) is not None:
+        snap = _snapshot_export_folder(root, str(input_path), expected)
+    else:
+        snap = _snapshot_folder(input_path, expected)
+    # Messages name an entry by its place in INPUT ("frank: found KL.py ..."), not by the TA's
+    # absolute path: they reach the students' feedback pages and results.
+    for entry in snap.entries:
+        if entry.error:
+            entry.error = _within_input(entry.error, input_path)
+        if entry.submission is not None:
+            entry.submission.source = _within_input(entry.submission.source, input_path)
+            entry.submission.notes = [_within_input(n, input_path) for n in entry.submission.notes]
+    return snap
+
+
+def _within_input(text: str, input_path: Path) -> str:
+    for prefix in (f"{input_path}{os.sep}", f"{input_path}:", f"{input_path.resolve()}{os.sep}",
+                   f"{input_path.resolve()}:"):
+        text = text.replace(prefix, "")
+    return text
 
 
 # -- a folder of submissions ---------------------------------------------------------------------
@@ -117,11 +134,10 @@ def _snapshot_folder(folder: Path, expected: Sequence[str] = ()) -> Snapshot:
                             "`autograder grade`, to grade a class put each submission in its own subfolder")
         raise UserError(f"{folder}: no submissions found (expected one subfolder, .zip or .ipynb per student)")
     snap = Snapshot("folder", [])
-    ids: set[str] = set()
-    for child in children:
+    ids = make_ids([c.name if c.is_dir() or c in loose else c.stem for c in children], [c.name for c in children])
+    for child, entry_id in zip(children, ids):
         name = child.name
-        entry = Entry(id=make_id(name if child.is_dir() or child in loose else child.stem, ids), source=str(child),
-                      name=name)
+        entry = Entry(id=entry_id, source=str(child), name=name)
         if child in loose:
             entry.skipped = True
             entry.error = (f"{name}: a loose file in INPUT, not a submission; each student's submission must be "
@@ -153,25 +169,46 @@ _UNSAFE = re.compile(r"[^\w.-]+")  # letters of any script are kept: "Chloé" st
 MAX_ID_CHARS = 80
 
 
-def make_id(name: str, taken: set[str]) -> str:
-    """A file-name-safe id for the entry called ``name``, unique within the batch (``taken`` holds the
-    case-folded ids given so far, and gets this one).
+def make_id(name: str) -> str:
+    """The file-name-safe id of an entry called ``name``, from the name alone.
 
-    A name that is safe as it is (after Unicode NFC normalisation) is its own id. Any other name is
-    cleaned (unsafe characters become ``_``) and gets ``~`` plus 6 hex digits of SHA-256(name), so the
-    id depends on the name alone (stable across runs, whatever else INPUT holds) and two names that
-    clean alike (``a b`` and ``a_b``) never share an id; ids also differ case-insensitively (macOS
-    and Windows file systems). The original name is kept next to the id (grades.csv's ``input_name``).
+    A name that is safe as it is is its own id. Any other name is cleaned (unsafe characters become
+    ``_``; Unicode NFC) and gets ``~`` plus 6 hex digits of SHA-256(name): ``a b`` -> ``a_b~c8687a``.
+    ``~`` is itself unsafe, so such an id is never another entry's own name. See :func:`make_ids`.
     """
     normal = unicodedata.normalize("NFC", name)
     clean = _UNSAFE.sub("_", normal).strip("._")[:MAX_ID_CHARS] or "submission"
-    if clean != name:
-        clean += "~" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:6]
-    candidate, n = clean, 2
-    while candidate.casefold() in taken:
-        candidate, n = f"{clean}-{n}", n + 1
-    taken.add(candidate.casefold())
-    return candidate
+    return clean if clean == name else f"{clean}~{_name_hash(name)}"
+
+
+def make_ids(names: Sequence[str], originals: Optional[Sequence[str]] = None) -> list[str]:
+    """Ids for the entries called ``names`` (``originals``: their full input names, e.g. ``eve.zip``
+    for ``eve``; default the names), unique even case-insensitively (macOS and Windows file systems).
+
+    Each id is :func:`make_id` of its name, unless two names give the same id ignoring case (``Eve``
+    and ``eve``, or ``eve`` and ``eve.zip``): then every one of them gets ``~`` and a hash of its
+    original name (``eve~...``). So an id depends only on its own name and on whether a colliding
+    name is present: it never becomes the id of another entry (no order-dependent ``-2`` suffixes,
+    which a real folder ``eve-2`` could hold), and the same id always means the same input name.
+    """
+    originals = list(originals) if originals is not None else list(names)
+    ids = [make_id(n) for n in names]
+    for width in (6, 12, 64):  # a longer hash only if two 6-digit hashes of different names collide
+        groups: dict[str, list[int]] = {}
+        for index, entry_id in enumerate(ids):
+            groups.setdefault(entry_id.casefold(), []).append(index)
+        clashes = [indices for indices in groups.values() if len(indices) > 1]
+        if not clashes:
+            return ids
+        for indices in clashes:
+            for index in indices:
+                clean = ids[index].split("~")[0]
+                ids[index] = f"{clean}~{_name_hash(originals[index], width)}"
+    raise UserError(f"two entries of INPUT have the same name: {', '.join(originals)}")
+
+
+def _name_hash(name: str, width: int = 6) -> str:
+    return hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:width]
 
 
 # -- Gradescope exports --------------------------------------------------------------------------
@@ -205,6 +242,10 @@ def parse_metadata(text: str, source: str) -> dict[str, dict[str, Any]]:
         return loader.construct_scalar(node)
 
     _Loader.add_multi_constructor("!", _plain)
+    # Every scalar stays the text Gradescope wrote: an unquoted SID 003003 is not the octal number
+    # 1539, a created_at keeps its offset as written, a student called "No" is not False.
+    for tag in ("int", "float", "bool", "timestamp"):
+        _Loader.add_constructor(f"tag:yaml.org,2002:{tag}", yaml.SafeLoader.construct_scalar)
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -248,14 +289,13 @@ def _export_entries(
     extra = [f for f in folders if f not in metadata]
     if extra:
         notes.append(f"{len(extra)} submission folder(s) are not in {METADATA_NAME} (no names): {', '.join(extra[:5])}")
-    ids: set[str] = set()
     entries = []
-    for name in sorted(names, key=_natural_key):
-        match = _SUBMISSION_DIR.match(name)
-        gradescope_id = match.group(1) if match else name
+    names = sorted(names, key=_natural_key)
+    gradescope_ids = [m.group(1) if (m := _SUBMISSION_DIR.match(name)) else name for name in names]
+    for name, gradescope_id, entry_id in zip(names, gradescope_ids, make_ids(gradescope_ids, names)):
         meta = metadata.get(name, {})
         entries.append(Entry(
-            id=make_id(gradescope_id, ids),
+            id=entry_id,
             source=f"{label}:{name}",
             name=name,
             submitters=_submitters(meta),

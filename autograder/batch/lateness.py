@@ -75,18 +75,27 @@ class LatePolicy:
         """From the command line: ``penalty`` is ``none``, ``10%/day`` or ``2%/hour``; ``cap`` e.g. ``50%``."""
         percent, unit = 0.0, "day"
         if penalty and penalty.strip().lower() != "none":
-            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%?\s*(?:/|per)\s*(day|hour)s?\s*", penalty, re.IGNORECASE)
+            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*(?:/|per)\s*(day|hour)s?\s*", penalty, re.IGNORECASE)
             if not match:
-                raise UserError(f"--late-penalty {penalty!r}: write none, 10%/day or 2%/hour")
+                raise UserError(f"--late-penalty {penalty!r}: write none, or a percentage per day or hour: "
+                                "10%/day or 2%/hour")
             percent, unit = float(match.group(1)), match.group(2).lower()
         cap_percent = 100.0
         if cap is not None:
-            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%?\s*", cap)
+            # The same syntax as --late-penalty: a bare 0.5 could mean 0.5% or a fraction 50%, so it is refused.
+            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", cap)
             if not match or float(match.group(1)) > 100:
-                raise UserError(f"--late-cap {cap!r}: write a percentage of the maximum points, e.g. 50%")
+                raise UserError(f"--late-cap {cap!r}: write a percentage of the maximum points with its %, "
+                                "e.g. 50%")
             cap_percent = float(match.group(1))
         if grace_minutes < 0:
             raise UserError(f"--grace-minutes {grace_minutes:g}: must not be negative")
+        given = [name for name, value in (("--late-due", late_due), ("--late-penalty", percent),
+                                          ("--late-cap", cap), ("--grace-minutes", grace_minutes)) if value]
+        if given and not due:
+            # Without a due date nothing is late: these options would silently change no grade.
+            raise UserError(f"{', '.join(given)} need(s) --due (the due date, e.g. --due 2026-11-20T23:59-08:00); "
+                            "without it no submission is late")
         policy = cls(percent, unit, cap_percent, float(grace_minutes), parse_time(due, "--due") if due else None,
                      parse_time(late_due, "--late-due") if late_due else None)
         if policy.due and policy.late_due and policy.late_due < policy.due:
@@ -131,12 +140,15 @@ def apply_policy(policy: LatePolicy, raw: float, max_score: float, submitted: Op
                  due: Optional[dt.datetime] = None, late_due: Optional[dt.datetime] = None) -> Optional[Late]:
     """The lateness of a submission made at ``submitted`` with raw score ``raw`` (None when a time is unknown).
 
-    ``due`` / ``late_due`` (from the submission's metadata) override the policy's dates.
+    ``due`` / ``late_due`` (from the submission's metadata) override the policy's dates; a late due
+    date before the due date (an extension past it) is not applied.
     """
     due = due or policy.due
     late_due = late_due or policy.late_due
     if submitted is None or due is None:
         return None
+    if late_due is not None and late_due < due:  # an extension past the late due date: no late due date
+        late_due = None
     seconds = max(0.0, (submitted - due).total_seconds())
     if late_due is not None and submitted > late_due:
         return Late(seconds, 0, raw, 0.0, True, policy)

@@ -66,6 +66,7 @@ def summarise(report: Any) -> dict[str, Any]:
         "isolation": report.isolation,
         "error": report.error,
         "import_failures": list(report.import_failures),
+        "attention": list(report.submission.attention),
     }
 
 

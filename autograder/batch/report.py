@@ -219,7 +219,8 @@ def render_html(rows: Sequence[Row], parts: Sequence[PartInfo], context: ReportC
     graded = [r for r in rows if r.summary is not None]
     max_total = sum(p.points for p in parts)
     statuses = Counter(r.status for r in rows)
-    students = sum(max(1, len(r.entry.submitters)) for r in rows)
+    submissions = [r for r in rows if r.status != SKIPPED]  # a loose file in INPUT is no student
+    students = sum(max(1, len(r.entry.submitters)) for r in submissions)
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -233,7 +234,7 @@ def render_html(rows: Sequence[Row], parts: Sequence[PartInfo], context: ReportC
         out.append(f'<p class="note">{e(note)}</p>')
     out.append("<h2>Summary</h2><table>")
     summary = [
-        ("Submissions", f"{len(rows)} ({students} students)"),
+        ("Submissions", f"{len(submissions)} ({students} students)"),
         ("Graded", str(statuses[GRADED] + statuses[GRADER_ERROR])),
         ("Not gradable (score 0)", str(statuses[NOT_GRADABLE])),
         ("Failed (rerun to retry)", str(statuses[FAILED])),
@@ -292,9 +293,9 @@ def render_html(rows: Sequence[Row], parts: Sequence[PartInfo], context: ReportC
                        "matching regions highlighted.</p><table><tr><th>#</th><th>submissions</th>"
                        "<th>similarity</th><th>of each one's code</th></tr>")
             for n, p in enumerate(context.similar_pairs, start=1):
-                out.append(f'<tr><td class=num>{n}</td><td><a href="{SIMILARITY_PAGE}#pair-{n}">{e(p.a)} and '
-                           f"{e(p.b)}</a></td><td class=num>{100 * p.score:.0f}%</td><td>{100 * p.similarity_a:.0f}%"
-                           f" / {100 * p.similarity_b:.0f}%</td></tr>")
+                out.append(f'<tr><td class=num>{n}</td><td><a href="{SIMILARITY_PAGE}#pair-{n}">{e(p.label_a)} and '
+                           f"{e(p.label_b)}</a></td><td class=num>{100 * p.score:.0f}%</td>"
+                           f"<td>{100 * p.similarity_a:.0f}% / {100 * p.similarity_b:.0f}%</td></tr>")
             out.append("</table>")
         else:
             out.append("<p>No two submissions share code beyond the handout.</p>")

@@ -48,10 +48,25 @@ class Pair:
     code_b: str
     slices_a: list[tuple[int, int]]  # matching regions, character offsets into code_a
     slices_b: list[tuple[int, int]]
+    also_a: tuple[str, ...] = ()  # other submissions with exactly A's code (shown with A, not as pairs)
+    also_b: tuple[str, ...] = ()
 
     @property
     def score(self) -> float:
         return (self.similarity_a + self.similarity_b) / 2.0
+
+    @property
+    def label_a(self) -> str:
+        """A's id, with the submissions whose code is identical to A's: ``a (also c, d: the same code)``."""
+        return _label(self.a, self.also_a)
+
+    @property
+    def label_b(self) -> str:
+        return _label(self.b, self.also_b)
+
+
+def _label(entry_id: str, also: Sequence[str]) -> str:
+    return f"{entry_id} (also {', '.join(also)}: the same code)" if also else entry_id
 
 
 def student_code(submission: Submission) -> str:
@@ -93,20 +108,34 @@ def _fingerprint(code: str, boilerplate: Sequence[int]):  # noqa: ANN202 -- copy
 
 def similar_pairs(codes: dict[str, str], handout: str = "", top: Optional[int] = TOP_PAIRS) -> list[Pair]:
     """Every pair of ``codes`` (id -> code) with some shared code not in ``handout``, most similar
-    first (``top`` of them; None: all pairs, including those with nothing in common)."""
+    first (``top`` of them; None: all pairs, including those with nothing in common). Submissions
+    with identical code count once: one pair names them all (``also_a``), the others pair with the
+    first of them only."""
     from copydetect import compare_files
 
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # copydetect logs per file
     import numpy as np
 
     boilerplate = np.array(sorted(_fingerprint(handout, []).hashes) if handout.strip() else [], dtype=np.int64)
-    prints = {key: _fingerprint(code, boilerplate) for key, code in codes.items() if code.strip()}
+    # Identical code is compared once: n copies would otherwise fill the list with n(n-1)/2 pairs at
+    # 100% and push every other pair out; they become one pair that names them all.
+    same: dict[str, list[str]] = {}
+    for key in sorted(codes):
+        if codes[key].strip():
+            same.setdefault(codes[key], []).append(key)
+    prints = {group[0]: _fingerprint(code, boilerplate) for code, group in same.items()}
     prints = {key: fp for key, fp in prints.items() if fp.token_coverage >= MIN_CODE}  # (nearly) the bare handout
+    others = {group[0]: tuple(group[1:]) for group in same.values()}
     pairs = []
+    for key in sorted(prints):
+        if others[key]:
+            whole = [(0, len(codes[key]))]
+            pairs.append(Pair(key, others[key][0], 1.0, 1.0, codes[key], codes[key], whole, whole,
+                              also_a=others[key][1:]))
     for a, b in itertools.combinations(sorted(prints), 2):
         _, (sim_a, sim_b), (slices_a, slices_b) = compare_files(prints[a], prints[b])
         pairs.append(Pair(a, b, float(sim_a), float(sim_b), codes[a], codes[b],
-                          _spans(slices_a), _spans(slices_b)))
+                          _spans(slices_a), _spans(slices_b), others[a], others[b]))
     pairs.sort(key=lambda p: (-p.score, p.a, p.b))
     return pairs if top is None else [p for p in pairs if p.score > 0][:top]
 
@@ -151,12 +180,12 @@ def render_page(pairs: Sequence[Pair], title: str) -> str:
     if not pairs:
         out.append("<p>No two submissions share code beyond the handout.</p>")
     for n, p in enumerate(pairs, start=1):
-        out += [f'<h2 id="pair-{n}">{n}. {e(p.a)} and {e(p.b)}: {100 * p.score:.0f}%</h2>',
+        out += [f'<h2 id="pair-{n}">{n}. {e(p.label_a)} and {e(p.label_b)}: {100 * p.score:.0f}%</h2>',
                 f"<p>{100 * p.similarity_a:.0f}% of {e(p.a)}'s code matches {e(p.b)}'s; "
                 f"{100 * p.similarity_b:.0f}% of {e(p.b)}'s matches {e(p.a)}'s.</p>",
                 '<div class="pair">',
-                f"<div><h3>{e(p.a)}</h3><pre>{_highlight(p.code_a, p.slices_a)}</pre></div>",
-                f"<div><h3>{e(p.b)}</h3><pre>{_highlight(p.code_b, p.slices_b)}</pre></div>",
+                f"<div><h3>{e(p.label_a)}</h3><pre>{_highlight(p.code_a, p.slices_a)}</pre></div>",
+                f"<div><h3>{e(p.label_b)}</h3><pre>{_highlight(p.code_b, p.slices_b)}</pre></div>",
                 "</div>"]
     out.append("</body></html>")
     return "\n".join(out) + "\n"

@@ -259,14 +259,56 @@ def _changes(name: str, value: Any, snap: Any) -> list:
     return []
 
 
+class _BrokenSiblings:
+    """An import hook: a student file that imports a sibling with a syntax error (``npg.py`` doing
+    ``from fisher import fisher_information`` while ``fisher.py`` does not compile) gets a stand-in
+    module, so the functions of ``npg.py`` that never call into ``fisher.py`` still run and keep their
+    points. Any use of a name from the stand-in raises an error that says which file to fix first."""
+
+    def __init__(self, broken: dict[str, str]) -> None:
+        self.broken = broken  # module -> why it cannot be used ("has a syntax error (see the notes)")
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname not in self.broken:
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec: Any) -> Any:
+        import types
+
+        file = f"{spec.name}.py"
+        reason = self.broken[spec.name]
+
+        class StandIn(types.ModuleType):
+            def __getattr__(self, attr: str) -> Any:
+                if attr.startswith("__"):
+                    raise AttributeError(attr)
+
+                def unavailable(*_args: Any, **_kwargs: Any) -> Any:
+                    raise ImportError(f"{attr} comes from {file}, which {reason}: fix {file} first")
+
+                unavailable.__name__ = attr
+                return unavailable
+
+        return StandIn(spec.name)
+
+    def exec_module(self, module: Any) -> None:
+        return None
+
+
 class _Child:
     def __init__(self, channel: _Channel, workdir: str, layout: dict) -> None:
         self.channel = channel
         self.workdir = workdir
-        self.layout = layout  # {"notebook": filename or None}
+        self.layout = layout  # {"notebook": filename or None, "broken": modules whose file has a syntax error}
         self.modules: dict[str, Any] = {}
         self.notebook_ns: dict[str, Any] | None = None
         self.notebook_errors: list[str] = []
+        self.broken = dict(layout.get("broken") or {})
+        if self.broken:
+            sys.meta_path.insert(0, _BrokenSiblings(self.broken))
 
     # -- modules -------------------------------------------------------------------------------
     def _load_notebook(self) -> dict:
@@ -293,6 +335,12 @@ class _Child:
     def _module(self, name: str) -> Any:
         if self.layout.get("notebook"):
             return self._load_notebook()
+        if name in self.broken:  # its own functions cannot run: raise its SyntaxError (it is compiled, not run)
+            path = os.path.join(self.workdir, f"{name}.py")
+            if os.path.exists(path):
+                with open(path, encoding="utf-8") as fh:
+                    compile(fh.read(), path, "exec")
+            raise ModuleNotFoundError(f"{name}.py {self.broken[name]}")
         if name not in self.modules:
             import importlib
 

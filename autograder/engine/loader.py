@@ -7,6 +7,7 @@ kept (except cells tagged "check" or "plot"), with IPython magics and shell line
 
 from __future__ import annotations
 
+import ast
 import difflib
 import hashlib
 import stat
@@ -39,19 +40,29 @@ class Submission:
     notebook_cells: Optional[list[tuple[int, str]]] = None  # (cell number, code)
     notes: list[str] = field(default_factory=list)  # what the loader ignored or changed
     syntax_errors: dict[str, str] = field(default_factory=dict)  # file name -> the error, with line and caret
+    # expected file name -> why it is absent ("is missing (found Fisher.py: ...)"), see check_expected_files
+    missing: dict[str, str] = field(default_factory=dict)
+    attention: list[str] = field(default_factory=list)  # what a TA should look at, though it was graded
 
     @property
     def digest(self) -> str:
-        """SHA-256 of the content: a stable identity for a submission without a Gradescope id."""
+        """SHA-256 of the content and the loader's notes: a stable identity for a submission without a
+        Gradescope id (a notebook graded instead of the stubs beside it is not the bare notebook)."""
         h = hashlib.sha256()
         for name in sorted(self.files):
             h.update(name.encode() + b"\0" + self.files[name].encode() + b"\0")
         for index, code in self.notebook_cells or []:
             h.update(f"cell{index}".encode() + b"\0" + code.encode() + b"\0")
+        for note in self.notes:  # what the loader chose or changed is part of the grade (the batch shares
+            h.update(b"note\0" + note.encode() + b"\0")  # one grade between equal digests)
         return h.hexdigest()
 
     def sandbox_files(self) -> SubmissionFiles:
-        return SubmissionFiles(files=dict(self.files), notebook_cells=self.notebook_cells)
+        """What the sandbox gets; ``broken`` says why a module the files may import cannot be used."""
+        broken = {name[:-3]: "has a syntax error (see the notes)" for name in self.syntax_errors
+                  if name.endswith(".py")}
+        broken.update({name[:-3]: reason for name, reason in self.missing.items() if name.endswith(".py")})
+        return SubmissionFiles(files=dict(self.files), notebook_cells=self.notebook_cells, broken=broken)
 
 
 def load_submission(paths: Union[str, Path, Sequence[Union[str, Path]]]) -> Submission:
@@ -169,6 +180,27 @@ def _decode(name: str, data: bytes) -> str:
         raise UserError(f"{name}: not UTF-8 text; save the file as UTF-8 and submit again") from None
 
 
+def _decode_python(name: str, data: bytes, notes: list[str]) -> str:
+    """A .py file's text: UTF-8, or the encoding its ``# -*- coding: ... -*-`` line declares (PEP 263);
+    else Latin-1 with a note. An editor's encoding (``# écrit par José`` saved as Latin-1) must not
+    cost the points of correct code; Latin-1 decodes any bytes, and mostly as the author wrote them."""
+    import io
+    import tokenize
+
+    declared = "utf-8"
+    try:
+        declared, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode("utf-8-sig" if declared in ("utf-8", "utf-8-sig") else declared)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        where = ""
+        if isinstance(exc, UnicodeDecodeError):
+            line = data.count(b"\n", 0, exc.start) + 1
+            where = f" (line {line})"
+        notes.append(f"{name} is not {declared} text{where}: read as Latin-1; save it as UTF-8 (your editor's "
+                     "encoding setting)")
+        return data.decode("latin-1")
+
+
 def _build(source: str, entries: dict[str, bytes]) -> Submission:
     sub = Submission(source=source)
     notebooks = {n: d for n, d in entries.items() if n.lower().endswith(".ipynb")}
@@ -178,31 +210,93 @@ def _build(source: str, entries: dict[str, bytes]) -> Submission:
         if name in PROVIDED_FILES:
             sub.notes.append(f"{name} is provided: your copy was ignored and the original used instead")
             continue
-        sub.files[name] = _decode(name, data)
+        sub.files[name] = _decode_python(name, data, sub.notes)
         problem = syntax_error(name, sub.files[name])
         if problem:
             sub.syntax_errors[name] = problem
     if notebooks and not sub.files:
-        if len(notebooks) > 1:
-            preferred = [n for n in notebooks if n.lower() == "npg.ipynb"]
-            if not preferred:
-                raise UserError(f"{source}: found {len(notebooks)} notebooks ({', '.join(sorted(notebooks))}); "
-                                "submit one notebook, or the .py files")
-            name = preferred[0]
-        else:
-            name = next(iter(notebooks))
-        sub.notebook = name
-        sub.notebook_cells = notebook_code_cells(_decode(name, notebooks[name]), name)
-        if not sub.notebook_cells:
-            raise UserError(f"{name}: the notebook has no code to grade (no code cells outside those tagged "
-                            f"{' or '.join(sorted(SKIPPED_TAGS))}); write your functions in its code cells, "
-                            "save it, and submit again")
+        _use_notebook(sub, source, notebooks)
     elif notebooks:
-        sub.notes.append(f"graded the .py files; the notebook(s) {', '.join(sorted(notebooks))} were ignored")
+        _notebook_or_files(sub, source, notebooks)
     if not sub.files and sub.notebook is None:
         raise UserError(f"{source}: no .py files or notebook found; submit kl.py, fisher.py and npg.py "
                         "(or npg.ipynb)")
     return sub
+
+
+def _use_notebook(sub: Submission, source: str, notebooks: dict[str, bytes]) -> None:
+    """Grade ``sub`` from its notebook (``npg.ipynb`` when there are several). Raises UserError."""
+    if len(notebooks) > 1:
+        preferred = [n for n in notebooks if n.lower() == "npg.ipynb"]
+        if not preferred:
+            raise UserError(f"{source}: found {len(notebooks)} notebooks ({', '.join(sorted(notebooks))}); "
+                            "submit one notebook, or the .py files")
+        name = preferred[0]
+    else:
+        name = next(iter(notebooks))
+    sub.notebook = name
+    sub.notebook_cells = notebook_code_cells(_decode(name, notebooks[name]), name)
+    if not sub.notebook_cells:
+        raise UserError(f"{name}: the notebook has no code to grade (no code cells outside those tagged "
+                        f"{' or '.join(sorted(SKIPPED_TAGS))}); write your functions in its code cells, "
+                        "save it, and submit again")
+
+
+def _notebook_or_files(sub: Submission, source: str, notebooks: dict[str, bytes]) -> None:
+    """Both .py files and a notebook: grade whichever implements more functions (the .py files on a
+    tie), so a finished notebook beside the handout's unchanged stubs is not graded 0; either way the
+    choice is a note and something for a TA to look at (``sub.attention``)."""
+    candidate = Submission(source=source)
+    try:
+        _use_notebook(candidate, source, notebooks)
+    except UserError:
+        sub.notes.append(f"graded the .py files; the notebook(s) {', '.join(sorted(notebooks))} were ignored")
+        return
+    in_files = implemented_functions(list(sub.files.values()))
+    in_notebook = implemented_functions([code for _index, code in candidate.notebook_cells or []])
+    if in_notebook > in_files:
+        choice = (f"graded the notebook {candidate.notebook} ({in_notebook} implemented functions), not the .py "
+                  f"files beside it ({in_files}: unchanged stubs?); submit one or the other")
+        sub.files.clear()
+        sub.syntax_errors.clear()
+        sub.notebook, sub.notebook_cells = candidate.notebook, candidate.notebook_cells
+    else:
+        choice = (f"graded the .py files ({in_files} implemented functions); the notebook(s) "
+                  f"{', '.join(sorted(notebooks))} ({in_notebook}) were ignored")
+    sub.notes.append(choice)
+    if in_notebook:  # two versions of the work: a person should check the right one was graded
+        sub.attention.append(choice)
+
+
+def implemented_functions(sources: Sequence[str]) -> int:
+    """How many public top-level functions in ``sources`` are not stubs (see ``_is_stub``: the
+    handout's functions raise NotImplementedError). A source that does not parse counts 0."""
+    count = 0
+    for text in sources:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in tree.body:
+            if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_")
+                    and not _is_stub(node.body)):  # private helpers come with the handout
+                count += 1
+    return count
+
+
+def _is_stub(body: list[ast.stmt]) -> bool:
+    """A body that only documents (docstring, ``pass``, ``...``) or that unconditionally raises
+    NotImplementedError (the handout keeps its argument checks before the ``raise``)."""
+    trivial = True
+    for statement in body:
+        if isinstance(statement, ast.Raise) and statement.exc is not None:
+            exc = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
+            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
+                return True
+        if not (isinstance(statement, ast.Pass)
+                or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))):
+            trivial = False
+    return trivial
 
 
 def syntax_error(name: str, text: str) -> Optional[str]:
@@ -236,9 +330,12 @@ def check_expected_files(submission: Submission, expected: Sequence[str]) -> Non
 
     Such a submission can never earn a point: the grader imports ``kl``, ``fisher``, ... by name.
     The message lists what was found and what is expected, with a case-insensitive near-match hint.
-    When some files are named as expected, a near miss among the others (``Fisher.py`` while
-    ``fisher.py`` is missing) becomes a note of the grade instead. Notebooks are exempt (their cells
-    define the functions). Raises UserError.
+    When some files are named as expected, each missing one is recorded in ``submission.missing``
+    with its reason, a near miss named (``fisher.py is missing (found Fisher.py: rename it ...)``):
+    that file's checks score 0 and say why, while the others run (a sibling importing it gets a
+    stand-in). A near miss is not graded under the expected name: the names are the assignment's
+    contract, the same on Gradescope, where the student reads the hint at once and resubmits.
+    Notebooks are exempt (their cells define the functions). Raises UserError.
     """
     if submission.notebook is not None or not submission.files:
         return
@@ -246,10 +343,14 @@ def check_expected_files(submission: Submission, expected: Sequence[str]) -> Non
     missing = [e for e in expected if e not in submission.files]
     hints = _near_misses([f for f in found if f not in expected], missing)
     if len(missing) < len(expected):
-        for hint in hints:
-            submission.notes.append(f"{hint.split(' -> ')[0]} is not one of the expected files "
-                                    f"({', '.join(expected)}) and was not graded as one: rename it "
-                                    f"{hint.split(' -> ')[1]} (file names are case-sensitive)")
+        near = {hint.split(" -> ")[1]: hint.split(" -> ")[0] for hint in hints}
+        for name in missing:
+            if name in near:
+                submission.missing[name] = (f"is missing (found {near[name]}: rename it {name}; file names are "
+                                            "case-sensitive)")
+            else:
+                submission.missing[name] = "is missing (it was not submitted)"
+            submission.notes.append(f"{name} {submission.missing[name]}: the checks of its functions score 0")
         return
     message = (f"{submission.source}: found {', '.join(found)}; expected {', '.join(expected)} "
                "(none of the files has an expected name, so nothing can be graded)")

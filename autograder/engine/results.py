@@ -90,6 +90,20 @@ def failure_results(message: str, partial: Optional[dict] = None) -> dict:
     return data
 
 
+def not_gradable_results(message: str) -> dict:
+    """Gradescope results for a submission with nothing to grade (score 0, the reason visible)."""
+    return {
+        "score": 0.0,
+        "execution_time": 0,
+        "output": f"Not graded: {message}",
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [],
+        "leaderboard": [],
+    }
+
+
 def summary_text(report: GradeReport, hidden_shown: bool = True) -> str:
     """The readable summary: points per part, diagnosed mistakes (by their student-facing names),
     notes, printed output.

@@ -186,8 +186,12 @@ def _fold_import_failures(report: GradeReport, broken: dict) -> None:
         if not detail.strip():
             continue
         # "kl.py, line 70: SyntaxError: invalid syntax", or the traceback's last line
-        headline = syntax.splitlines()[0] if syntax else f"{name}: {detail.strip().splitlines()[-1]}"
-        report.notes.append(f"{name} could not be imported, so none of its functions ran:\n{detail}")
+        missing = report.submission.missing.get(name)
+        if missing:  # the loader's note already says so
+            headline = f"{name} {missing}"
+        else:
+            headline = syntax.splitlines()[0] if syntax else f"{name}: {detail.strip().splitlines()[-1]}"
+            report.notes.append(f"{name} could not be imported, so none of its functions ran:\n{detail}")
         report.import_failures.append(headline)
         if not error:
             continue

@@ -87,6 +87,7 @@ class SubmissionFiles:
 
     files: dict[str, str] = field(default_factory=dict)
     notebook_cells: Optional[list[tuple[int, str]]] = None
+    broken: dict[str, str] = field(default_factory=dict)  # module -> why it cannot be imported ("is missing")
 
 
 def encode_argument(value: Any) -> Any:
@@ -182,7 +183,9 @@ class Sandbox:
         self.workdir.mkdir()
         for name, text in submission.files.items():
             (self.workdir / name).write_text(text, encoding="utf-8")
-        layout: dict[str, Any] = {"notebook": None}
+        # Files that do not compile or are missing: a sibling importing one gets a stand-in (the child's
+        # _BrokenSiblings), so only the functions that really call into it fail.
+        layout: dict[str, Any] = {"notebook": None, "broken": dict(submission.broken)}
         if submission.notebook_cells is not None:
             (self.workdir / "notebook_cells.json").write_text(json.dumps(submission.notebook_cells))
             layout["notebook"] = "notebook_cells.json"

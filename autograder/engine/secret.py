@@ -15,6 +15,9 @@ from typing import Optional, Union
 from ..errors import UserError
 
 DEVELOPMENT_SECRET = b"npg-autograder development secret (not for real grading)"
+# For course staff, not students (the batch's feedback pages leave it out).
+DEVELOPMENT_SECRET_NOTE = ("hidden cases use the development secret; pass --secret-file with the bundle's secret "
+                           "to reproduce Gradescope's hidden cases")
 ENV_FILE = "AUTOGRADER_SECRET_FILE"
 
 
@@ -30,10 +33,7 @@ def resolve_secret(path: Optional[Union[str, Path]] = None) -> tuple[bytes, Opti
     """
     path = path or os.environ.get(ENV_FILE)
     if not path:
-        return DEVELOPMENT_SECRET, (
-            "hidden cases use the development secret; pass --secret-file with the bundle's secret "
-            "to reproduce Gradescope's hidden cases"
-        )
+        return DEVELOPMENT_SECRET, DEVELOPMENT_SECRET_NOTE
     try:
         text = Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:

@@ -7,10 +7,11 @@ from typing import Optional, Sequence, Union
 
 from ..engine.isolation import Isolation
 from ..engine.loader import check_expected_files, load_submission
-from ..engine.results import gradescope_results
+from ..engine.results import gradescope_results, not_gradable_results
 from ..engine.runner import DEFAULT_SUITE, GradeReport, expected_files, grade_submission
 from ..engine.sandbox import Limits
 from ..engine.secret import resolve_secret
+from ..errors import UserError
 from ..fileio import write_json_atomic
 
 __all__ = ["grade", "GradeReport"]
@@ -37,8 +38,18 @@ def grade(
     Raises UserError for input that cannot be graded at all (nothing to grade, no file with an expected
     name, an empty notebook, unsafe zip).
     """
-    loaded = load_submission(submission)
-    check_expected_files(loaded, expected_files(suite))
+    if output is not None:
+        _check_output(Path(output))
+    paths = [submission] if isinstance(submission, (str, Path)) else list(submission)
+    if len(paths) == 1:
+        _refuse_a_class_folder(Path(paths[0]), expected_files(suite))
+    try:
+        loaded = load_submission(submission)
+        check_expected_files(loaded, expected_files(suite))
+    except UserError as exc:  # nothing to grade: results.json still says why, as the batch's do
+        if output is not None:
+            _write(output, not_gradable_results(str(exc)))
+        raise
     note = None
     if secret is None:
         secret, note = resolve_secret(secret_file)
@@ -51,5 +62,34 @@ def grade(
         report.notes.append(note)
     results = gradescope_results(report)
     if output is not None:
-        write_json_atomic(output, results)
+        _write(output, results)
     return report, results
+
+
+def _refuse_a_class_folder(path: Path, expected: Sequence[str]) -> None:
+    """A folder without any expected file whose subfolders hold code is a class, not a submission
+    (the loader would grade its loose files and hint nonsense renames). Raises UserError."""
+    if not path.is_dir() or any((path / name).is_file() for name in expected):
+        return
+    students = sorted(c.name for c in path.iterdir() if c.is_dir() and not c.name.startswith((".", "__"))
+                      and any(f.suffix in (".py", ".ipynb") for f in c.iterdir() if f.is_file()))
+    if students:
+        shown = ", ".join(students[:3]) + (", ..." if len(students) > 3 else "")
+        raise UserError(f"{path} looks like a class: its subfolders ({shown}) hold submissions. Grade one "
+                        f"of them (autograder grade {path / students[0]}), or all with autograder batch {path} "
+                        "-o OUTDIR")
+
+
+def _check_output(path: Path) -> None:
+    """Refuse an output path that cannot be the results file, before any grading. Raises UserError."""
+    if path.is_dir():
+        raise UserError(f"-o {path} is a folder; give the results file, e.g. -o {path / 'results.json'}")
+    if not path.parent.is_dir():
+        raise UserError(f"-o {path}: the folder {path.parent} does not exist; create it first")
+
+
+def _write(path: PathLike, results: dict) -> None:
+    try:
+        write_json_atomic(path, results)
+    except OSError as exc:
+        raise UserError(f"cannot write {path} ({exc.strerror or exc})") from None
