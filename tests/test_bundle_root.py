@@ -414,7 +414,7 @@ def _check_rewriter_is_dead(run: Run, expect_heartbeat: bool) -> None:
         assert heartbeat.stat().st_mtime == last, "the detached process is still running"
 
 
-def test_symlinks_to_the_secret_are_not_followed(machine):
+def test_symlinks_to_the_secret_are_refused_with_a_message(machine):
     def link(root: Path) -> None:
         (root / "submission" / "kl.py").symlink_to(root / "source" / "grader" / "secret")
         (root / "submission" / "extra.py").symlink_to(root / "source" / "grader" / "solutions" / "kl.py")
@@ -423,7 +423,8 @@ def test_symlinks_to_the_secret_are_not_followed(machine):
     del files["kl.py"]
     run = run_gradescope(machine, files, prepare=link)
     assert_safe(run)
-    assert run.score == pytest.approx(HONEST_REST, abs=1e-6)
+    assert run.score == pytest.approx(0.0, abs=1e-6)
+    assert "symbolic link" in run.results["output"]
 
 
 def test_leaks_are_detected_by_these_tests(machine):

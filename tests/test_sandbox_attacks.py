@@ -1,0 +1,139 @@
+"""Issue 12: a fresh red team's attacks on the sandbox, each reproduced, each class fixed.
+
+1. root-only files readable inside bubblewrap (student code ran as uid 0 without capabilities);
+2. user mode hiding nothing that file permissions don't (editable-install path hook, the parent's
+   command line, a world-readable OUTDIR);
+3. shared memory as a channel and a memory hole (/dev/shm, SysV IPC, memfd);
+4. a grader made slow or huge (a million notes, huge exceptions and prints);
+5. colliding batch identities (a digest of files joined without lengths);
+6. links to files elsewhere read as a submission.
+
+Tests that need root (a second uid, the bundle) skip otherwise; CI runs them as root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.batch import run_batch
+from autograder.demo.samples import SAMPLES, materialise
+from autograder.engine.loader import load_submission
+from autograder.engine.sandbox import Limits
+from autograder.errors import UserError
+
+SECRET = b"issue-12-secret-0123456789abcdef"
+LIMITS = Limits(call_seconds=4.0, submission_seconds=60.0)
+CORRECT = next(s for s in SAMPLES if s.name == "correct")
+SCORE_TOL = 1e-6  # scores are sums of rounded shares of 100 points
+
+
+# ------------------------------------------------------------------------------------------------
+# 6. Links
+# ------------------------------------------------------------------------------------------------
+def _root_only_zip(tmp_path: Path) -> Path:
+    """A zip of the correct sample, outside every submission (a root-only file on Gradescope)."""
+    folder = materialise(CORRECT, tmp_path / "elsewhere" / "correct")
+    target = tmp_path / "elsewhere" / "reference.zip"
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(folder.glob("*.py")):
+            archive.write(path, path.name)
+    os.chmod(target, 0o600)
+    return target
+
+
+def test_a_link_named_work_zip_inside_a_submission_is_refused(tmp_path: Path) -> None:
+    target = _root_only_zip(tmp_path)
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "work.zip").symlink_to(target)
+    with pytest.raises(UserError, match="symbolic link"):
+        load_submission(submission)
+
+
+@pytest.mark.parametrize("name", ["kl.py", "npg.ipynb"])
+def test_a_linked_code_file_is_refused_not_skipped(tmp_path: Path, name: str) -> None:
+    target = tmp_path / "elsewhere.py"
+    target.write_text("def kl_divergence(p, q):\n    return 0.0\n")
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "fisher.py").write_text("x = 1\n")
+    (submission / name).symlink_to(target)
+    with pytest.raises(UserError, match="symbolic link"):
+        load_submission(submission)
+
+
+@pytest.mark.parametrize("kind", ["folder", "zip", "py"])
+def test_a_submission_path_that_is_a_link_is_refused(tmp_path: Path, kind: str) -> None:
+    target = _root_only_zip(tmp_path)
+    if kind == "folder":
+        target = target.parent / "correct"
+    elif kind == "py":
+        target = target.parent / "correct" / "kl.py"
+    link = tmp_path / f"student-link{target.suffix}"
+    link.symlink_to(target)
+    with pytest.raises(UserError, match="symbolic link"):
+        load_submission(link)
+
+
+def test_batch_refuses_a_students_entry_that_is_a_link(tmp_path: Path) -> None:
+    target = _root_only_zip(tmp_path)
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "mallory.zip").symlink_to(target)
+    (batch / "eve").symlink_to(target.parent / "correct", target_is_directory=True)
+    summary = run_batch(batch, tmp_path / "out", 1, secret=SECRET, limits=LIMITS, progress=None)
+    rows = {row.entry.id: row for row in summary.rows}
+    assert set(rows) == {"mallory", "eve"}
+    for row in rows.values():
+        assert row.total == pytest.approx(0.0, abs=SCORE_TOL)
+        assert "symbolic link" in row.error
+
+
+# ------------------------------------------------------------------------------------------------
+# 5. Batch identities
+# ------------------------------------------------------------------------------------------------
+def _forged_fisher(files: dict[str, str]) -> str:
+    """One fisher.py whose text is a classmate's three files joined as the old digest joined them."""
+    names = sorted(files)
+    assert names[0] == "fisher.py"
+    text = files[names[0]]
+    for name in names[1:]:
+        text += "\0" + name + "\0" + files[name]
+    return text
+
+
+def test_the_digest_of_one_file_holding_three_joined_by_nul_differs(tmp_path: Path) -> None:
+    victim = load_submission(materialise(CORRECT, tmp_path / "victim"))
+    forged = tmp_path / "attacker"
+    forged.mkdir()
+    (forged / "fisher.py").write_text(_forged_fisher(victim.files), encoding="utf-8")
+    attacker = load_submission(forged)
+    assert not attacker.same_content(victim)
+    assert attacker.digest != victim.digest
+
+
+def test_a_notebook_and_files_of_the_same_text_have_different_digests(tmp_path: Path) -> None:
+    from autograder.engine.loader import Submission
+
+    files = Submission("a", files={"kl.py": "x = 1\n"})
+    cells = Submission("b", notebook_cells=[(1, "x = 1\n")])
+    empty_cells = Submission("c", files={"kl.py": "x = 1\n"}, notebook_cells=[])
+    assert len({files.digest, cells.digest, empty_cells.digest}) == 3
+
+
+def test_batch_grades_a_forged_collision_on_its_own(tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    victim = load_submission(materialise(CORRECT, batch / "victim"))
+    (batch / "attacker").mkdir()
+    (batch / "attacker" / "fisher.py").write_text(_forged_fisher(victim.files), encoding="utf-8")
+    summary = run_batch(batch, tmp_path / "out", 1, secret=SECRET, limits=LIMITS, progress=None)
+    rows = {row.entry.id: row for row in summary.rows}
+    assert rows["victim"].total == pytest.approx(100.0, abs=SCORE_TOL)
+    assert rows["attacker"].total == pytest.approx(0.0, abs=SCORE_TOL)
+    results = json.loads((tmp_path / "out" / "results" / "attacker.json").read_text())
+    assert results["score"] == pytest.approx(0.0, abs=SCORE_TOL)
