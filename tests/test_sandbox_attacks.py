@@ -137,3 +137,65 @@ def test_batch_grades_a_forged_collision_on_its_own(tmp_path: Path) -> None:
     assert rows["attacker"].total == pytest.approx(0.0, abs=SCORE_TOL)
     results = json.loads((tmp_path / "out" / "results" / "attacker.json").read_text())
     assert results["score"] == pytest.approx(0.0, abs=SCORE_TOL)
+
+
+# ------------------------------------------------------------------------------------------------
+# 4. The grader made slow or huge
+# ------------------------------------------------------------------------------------------------
+def _notebook(cells: list[str]) -> str:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    return nbformat.writes(nb)
+
+
+def test_notebook_cells_raising_huge_exceptions_give_a_small_results_json(tmp_path: Path) -> None:
+    from autograder.engine.results import MAX_RESULTS_BYTES
+    from autograder.grade import grade
+
+    cells = [f"raise ValueError('{i}' + 'x' * 3_000_000)" for i in range(20)]
+    path = tmp_path / "npg.ipynb"
+    path.write_text(_notebook(cells))
+    out = tmp_path / "out" / "results.json"
+    report, results = grade(path, out, secret=SECRET, limits=LIMITS)
+    assert len(report.notes) >= 1  # the failing cells are reported...
+    assert out.stat().st_size < MAX_RESULTS_BYTES  # ...in a file far from the 60 MB of the attack
+    assert "cell 1: ValueError" in results["output"]
+
+
+def test_a_forged_reply_with_many_notes_keeps_only_a_few(tmp_path: Path) -> None:
+    from autograder.engine.sandbox import MAX_NOTE_CHARS, MAX_NOTES
+    from autograder.grade import grade
+
+    forge = (
+        "import sys\n"
+        "_main = sys.modules['__main__']\n"
+        "_send = _main._Channel.send\n"
+        "def _forged(self, message):\n"
+        "    if message.get('ok') and 'seconds' in message and 'value' not in message:\n"
+        "        message = dict(message, notes=[f'note {i} ' + 'y' * (5000 if i < 3 else 1) for i in range(20_000)])\n"
+        "    _send(self, message)\n"
+        "_main._Channel.send = _forged\n"
+        "x = 1\n"
+    )
+    path = tmp_path / "npg.ipynb"
+    path.write_text(_notebook([forge]))
+    report, results = grade(path, tmp_path / "results.json", secret=SECRET, limits=LIMITS)
+    notebook_notes = [n for n in report.notes if n.startswith("notebook ")]
+    assert 1 <= len(notebook_notes) <= MAX_NOTES
+    assert all(len(n) <= len("notebook ") + MAX_NOTE_CHARS + 40 for n in notebook_notes)
+
+
+def test_clip_results_cuts_texts_keeps_scores_and_says_so() -> None:
+    from autograder.engine.results import clip_results
+
+    tests = [{"name": f"t{i}", "score": 1.0, "max_score": 2.0, "output": "z" * 8_000} for i in range(400)]
+    data = {"score": 400.0, "output": "summary " + "w" * 2_000_000, "tests": tests}
+    clipped = clip_results(data, limit=100_000)
+    assert len(json.dumps(clipped).encode()) <= 100_000
+    assert [t["score"] for t in clipped["tests"]] == pytest.approx([1.0] * 400, abs=0)  # copied, not computed
+    assert clipped["output"].startswith("summary ")
+    assert "Results clipped" in clipped["output"]
+    small = {"score": 1.0, "output": "fine", "tests": []}
+    assert clip_results(dict(small)) == small

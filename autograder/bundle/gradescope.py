@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..engine.isolation import Isolation, UserIsolation, detect_isolation, kill_user_processes
-from ..engine.results import failure_results, gradescope_results, summary_text, terminal_report
+from ..engine.results import clip_results, failure_results, gradescope_results, summary_text, terminal_report
 from ..engine.sandbox import Limits
 from ..errors import UserError
 from ..fileio import write_json_atomic
@@ -234,7 +234,7 @@ def grade_gradescope(layout: Layout) -> tuple[dict, Any]:
     if note:
         results["output"] = summary_text(report) + "\n\n" + note
     results["stdout_visibility"] = "hidden"
-    return results, report
+    return clip_results(results), report
 
 
 def _checkpoint(path: Path) -> Optional[dict]:

@@ -226,7 +226,8 @@ class _Child:
                 except BaseException as exc:  # a failing cell must not stop the others
                     if isinstance(exc, SystemExit):
                         pass
-                    self.notebook_errors.append(f"cell {index}: {type(exc).__name__}: {exc}")
+                    if len(self.notebook_errors) < 20:
+                        self.notebook_errors.append(f"cell {index}: {type(exc).__name__}: {str(exc)[:500]}")
             self.notebook_ns = ns
         return self.notebook_ns
 

@@ -47,6 +47,21 @@ class Limits:
     output_bytes: int = 20_000  # student stdout/stderr kept for feedback
 
 
+# Bounds on everything text-like taken from the child (a hostile child can send up to MAX_MESSAGE
+# bytes per reply): a grade's results stay small whatever the student's code raises or sends.
+MAX_NOTES = 20  # notes (e.g. failing notebook cells) kept per submission
+MAX_NOTE_CHARS = 1_000  # one note
+MAX_ERROR_CHARS = 4_000  # one exception text or traceback
+
+
+def clip_text(text: object, limit: int) -> str:
+    """``str(text)`` cut to ``limit`` characters, saying how much was cut."""
+    text = text if isinstance(text, str) else str(text)
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f" [... {len(text) - limit} more characters cut]"
+
+
 @dataclass
 class CallResult:
     """What one call of a student function gave.
@@ -196,7 +211,7 @@ class Sandbox:
         self.output_total = 0
         self.broken_modules: dict[str, CallResult] = {}
         self.imported: set[str] = set()
-        self.notes: list[str] = []
+        self.notes: list[str] = []  # at most MAX_NOTES, each at most MAX_NOTE_CHARS
         self.awaiting_ready = False
 
     # -- process management ----------------------------------------------------------------------
@@ -411,14 +426,23 @@ class Sandbox:
             self.broken_modules[module] = failure
             return failure
         if not reply.get("ok"):
-            failure = CallResult("import", error=str(reply.get("error", "import failed")))
+            failure = CallResult("import", error=clip_text(reply.get("error", "import failed"), MAX_ERROR_CHARS))
             self.broken_modules[module] = failure
             return failure
-        for note in reply.get("notes", []):
-            if note not in self.notes:
-                self.notes.append(str(note))
+        self._add_notes(reply.get("notes"))
         self.imported.add(module)
         return None
+
+    def _add_notes(self, notes: object) -> None:
+        """Keep the child's notes within MAX_NOTES x MAX_NOTE_CHARS (a forged reply may hold a million)."""
+        if not isinstance(notes, list):
+            return
+        seen = set(self.notes)
+        for note in notes[:MAX_NOTES]:
+            note = clip_text(note, MAX_NOTE_CHARS)
+            if len(self.notes) < MAX_NOTES and note not in seen:
+                seen.add(note)
+                self.notes.append(note)
 
     def call(
         self,
@@ -449,7 +473,8 @@ class Sandbox:
         except _ChildFailed as exc:
             return CallResult(exc.kind, error=exc.message)
         if not reply.get("ok"):
-            return CallResult(str(reply.get("kind", "exception")), error=str(reply.get("error", "")))
+            return CallResult(clip_text(reply.get("kind", "exception"), 40),
+                              error=clip_text(reply.get("error", ""), MAX_ERROR_CHARS))
         try:
             value = codec.decode(reply.get("value"))
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
