@@ -323,11 +323,102 @@ def _writable_copy(workdir: str) -> str:
     host's disk, unbounded): work in a copy in the sandbox's private, size-limited /tmp instead."""
     if os.access(workdir, os.W_OK):
         return workdir
-    import shutil
+    return _write_files(_read_files(workdir), "/tmp", workdir)
+
+
+# Linux constants for the submission's own namespaces and mounts (ctypes: Python 3.10 has no os.unshare).
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWIPC = 0x08000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REMOUNT, _MS_BIND = 1, 2, 4, 8, 32, 4096
+_MS_REC, _MS_PRIVATE = 0x4000, 0x40000
+_PR_CAPBSET_DROP = 24
+
+
+def _libc_call(libc: Any, name: str, *args: Any) -> None:
+    import ctypes
+
+    if getattr(libc, name)(*args) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{name}: {os.strerror(errno)}")
+
+
+def _isolate_submission(identity: dict) -> str:
+    """Under root inside bubblewrap (see isolation.BubblewrapIsolation), before any student code:
+    give this submission its own IPC and mount namespaces, its own /tmp and /dev/shm (tmpfs of
+    ``tmp_bytes`` / ``shm_bytes``), SysV IPC bounded to ``sysv_bytes``, then drop every capability
+    and become ``uid``:``gid`` for good. Returns the temporary folder (/tmp).
+
+    Everything here dies with the submission's processes: the namespaces, the mounts and whatever
+    student code put in them (files, SysV segments and queues)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    _libc_call(libc, "unshare", _CLONE_NEWNS | _CLONE_NEWIPC)
+    _libc_call(libc, "mount", b"none", b"/", None, _MS_REC | _MS_PRIVATE, None)
+    # Folders of the Python installation that live in /tmp (a virtualenv there) are put back,
+    # read-only, over the new /tmp: held open now, bound again from /proc/self/fd afterwards.
+    keep = [(path, os.open(path, os.O_PATH)) for path in identity.get("keep", [])]
+    flags = _MS_NOSUID | _MS_NODEV
+    for target, size in (("/tmp", identity["tmp_bytes"]), ("/dev/shm", identity["shm_bytes"])):
+        _libc_call(libc, "mount", b"tmpfs", target.encode(), b"tmpfs", flags,
+                   f"size={int(size)},mode=1777".encode())
+    for path, fd in keep:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _libc_call(libc, "mount", f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None)
+        _libc_call(libc, "mount", None, path.encode(), None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags, None)
+        os.close(fd)
+    tmp = "/tmp"
+    scratch = "/tmp/.sysv"
+    os.mkdir(scratch, 0o700)
+    _bound_sysv_ipc(libc, scratch, int(identity["sysv_bytes"]))
+    os.rmdir(scratch)
+    for cap in range(64):  # the bounding set: no way back to any capability, even through exec
+        libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
+    os.setgroups([])
+    os.setresgid(identity["gid"], identity["gid"], identity["gid"])
+    os.setresuid(identity["uid"], identity["uid"], identity["uid"])
+    if os.getuid() == 0 or os.geteuid() == 0:
+        raise OSError("could not leave root")
+    return tmp
+
+
+def _bound_sysv_ipc(libc: Any, scratch: str, total: int) -> None:
+    """Limit SysV shared memory and message queues of this (new) IPC namespace. bubblewrap mounts
+    /proc/sys read-only, so a fresh proc is mounted for the moment in ``scratch``."""
+    proc = os.path.join(scratch, "proc")
+    os.mkdir(proc, 0o700)
+    _libc_call(libc, "mount", b"proc", proc.encode(), b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None)
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        settings = {"shmmax": total, "shmall": max(1, total // page), "shmmni": 32,
+                    "msgmni": 16, "msgmnb": 1 << 16, "msgmax": 8192}
+        for name, value in settings.items():
+            with open(os.path.join(proc, "sys", "kernel", name), "w", encoding="ascii") as fh:
+                fh.write(str(value))
+    finally:
+        libc.umount2(proc.encode(), 2)  # MNT_DETACH
+        os.rmdir(proc)
+
+
+def _read_files(folder: str) -> dict[str, bytes]:
+    """The files of ``folder`` (not its subfolders), read before the child leaves root."""
+    files = {}
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path) and not os.path.islink(path):
+            with open(path, "rb") as fh:
+                files[name] = fh.read()
+    return files
+
+
+def _write_files(files: dict[str, bytes], parent: str, workdir: str) -> str:
+    """Write ``files`` to a new folder in ``parent`` and point HOME and MPLCONFIGDIR into it."""
     import tempfile
 
-    copy = tempfile.mkdtemp(prefix="work-", dir="/tmp")
-    shutil.copytree(workdir, copy, dirs_exist_ok=True)
+    copy = tempfile.mkdtemp(prefix="work-", dir=parent)
+    for name, data in files.items():
+        with open(os.path.join(copy, name), "wb") as fh:
+            fh.write(data)
     for var in ("HOME", "MPLCONFIGDIR"):
         if os.environ.get(var, "").startswith(workdir):
             os.environ[var] = copy + os.environ[var][len(workdir):]
@@ -343,11 +434,18 @@ def serve(workdir: str) -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
-    workdir = _writable_copy(workdir)
-    sys.path.insert(0, workdir)
-    os.chdir(workdir)
     with open(os.path.join(workdir, "layout.json"), encoding="utf-8") as fh:
         layout = json.load(fh)
+    identity = layout.get("sandbox")
+    if identity:
+        files = _read_files(workdir)
+        tmp = _isolate_submission(identity)
+        os.environ["TMPDIR"] = tmp
+        workdir = _write_files(files, tmp, workdir)
+    else:
+        workdir = _writable_copy(workdir)
+    sys.path.insert(0, workdir)
+    os.chdir(workdir)
     channel = _Channel(read_fd, write_fd)
     child = _Child(channel, workdir, layout)
     import numpy  # noqa: F401  (imported before any student code, so its start-up is not charged)

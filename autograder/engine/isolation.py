@@ -80,6 +80,10 @@ class Isolation:
     def popen_kwargs(self) -> dict:
         return {}
 
+    def sandbox_identity(self, limits: Any) -> Optional[dict[str, Any]]:
+        """What the child needs to switch to an unprivileged uid itself (bubblewrap under root), or None."""
+        return None
+
     def prepare_workdir(self, scratch: Path) -> None:
         os.chmod(scratch, 0o700)
 
@@ -176,7 +180,15 @@ def _boot_time() -> float:
 
 
 class BubblewrapIsolation(Isolation):
-    """Run the child inside bubblewrap."""
+    """Run the child inside bubblewrap.
+
+    The child sees an allowlist, read-only: the system folders Python and numpy need
+    (``SYSTEM_FOLDERS``, a few files of /etc), the Python installation (``_python_paths``) and its
+    work folder; not the whole filesystem. Under root it runs without a user namespace and keeps
+    only ``ROOT_CAPABILITIES``, which ``child.py`` uses to give the submission its own IPC and mount
+    namespaces with size-limited /tmp and /dev/shm, and then drops for good by switching to the
+    unprivileged ``uid`` (see ``sandbox_identity``): root-only files stay unreadable to student code.
+    """
 
     name = "bwrap"
     warning = None
@@ -186,24 +198,31 @@ class BubblewrapIsolation(Isolation):
         self.bwrap = bwrap
 
     def command(self, argv: list[str], workdir: Path, hide: Sequence[Path], chdir: Optional[Path] = None) -> list[str]:
-        cmd = [
-            self.bwrap,
-            "--die-with-parent",
-            "--new-session",
-            "--unshare-all",
-            "--ro-bind", "/", "/",
-            "--dev", "/dev",
-            "--proc", "/proc",
-        ]
-        # /tmp is RAM: without a size a student could fill half the machine's memory with files.
-        cmd += (["--size", str(TMP_BYTES)] if _bwrap_has_size(self.bwrap) else []) + ["--tmpfs", "/tmp"]
-        # Home folders are hidden; the Python installation is put back, read-only.
-        for private in ("/home", "/root", "/run", "/var/tmp", "/srv", "/mnt", "/media"):
-            if os.path.isdir(private):
-                cmd += ["--tmpfs", private]
+        root = os.geteuid() == 0
+        cmd = [self.bwrap, "--die-with-parent", "--new-session"]
+        if root:
+            # No user namespace: a namespace's root would still own root's files. The child switches
+            # to an unprivileged uid itself, with the capabilities below, before any student code.
+            cmd += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+        else:
+            cmd += ["--unshare-all"]
+        for folder in SYSTEM_FOLDERS:
+            if os.path.islink(folder):
+                cmd += ["--symlink", os.readlink(folder), folder]
+            elif os.path.isdir(folder):
+                cmd += ["--ro-bind", folder, folder]
+        for name in SYSTEM_FILES:
+            cmd += ["--ro-bind-try", name, name]
+        cmd += ["--dev", "/dev", "--proc", "/proc"]
+        # /tmp and /dev/shm are RAM: without a size a student could fill half the machine's memory.
+        # (Under root the child mounts its own, sized, whatever bubblewrap's version.)
+        sized = ["--size", str(TMP_BYTES)] if _bwrap_has_size(self.bwrap) else []
+        cmd += sized + ["--tmpfs", "/tmp"]
+        cmd += (["--size", str(SHM_BYTES)] if sized else []) + ["--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
         python = _python_paths()
+        made: set[str] = {"/", "/tmp", *SYSTEM_FOLDERS}
         for path in python:
-            cmd += ["--ro-bind", path, path]
+            cmd += self._parents(path, made) + ["--ro-bind", path, path]
         hidden: list[str] = []
         for path in hide:
             path = Path(path)
@@ -219,24 +238,78 @@ class BubblewrapIsolation(Isolation):
                 cmd += ["--ro-bind", path, path]
         # Read-only: the child works in a copy in /tmp (bounded), so nothing it writes reaches the disk.
         cmd += ["--ro-bind", str(workdir), str(workdir)]
-        if os.geteuid() == 0:
+        if root:
             cmd += ["--cap-drop", "ALL"]
+            for cap in ROOT_CAPABILITIES:
+                cmd += ["--cap-add", cap]
         cmd += ["--chdir", str(chdir or workdir / "work"), "--"]
         return cmd + argv
+
+    def _parents(self, path: str, made: set[str]) -> list[str]:
+        """Options creating the folders above ``path`` traversable (0755): bubblewrap would copy the
+        host's modes (/root is 0700), and the unprivileged child could not reach Python there."""
+        perms = ["--perms", "0755"] if _bwrap_has_option(self.bwrap, "--perms") else []
+        options: list[str] = []
+        parents = [str(parent) for parent in reversed(Path(path).parents)]
+        for parent in parents:
+            if parent in made or any(parent.startswith(f.rstrip("/") + "/") for f in SYSTEM_FOLDERS):
+                continue
+            made.add(parent)
+            options += perms + ["--dir", parent]
+        return options
+
+    def sandbox_identity(self, limits: Any) -> Optional[dict[str, Any]]:
+        """What ``child.py`` needs to isolate a submission under root (None otherwise): the uid and
+        gid to become, and the sizes of its private /tmp and /dev/shm and of its SysV IPC."""
+        if os.geteuid() != 0:
+            return None
+        uid, gid = unprivileged_ids()
+        return {"uid": uid, "gid": gid, "tmp_bytes": TMP_BYTES, "shm_bytes": SHM_BYTES,
+                "sysv_bytes": SYSV_BYTES, "keep": [p for p in _python_paths() if p.startswith("/tmp/")]}
+
+
+# What the child sees of the system, read-only (besides the Python installation and its work folder).
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/alternatives",
+                  "/etc/fonts", "/etc/ld.so.conf.d")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/passwd", "/etc/group",
+                "/etc/nsswitch.conf", "/etc/mime.types")
+# Under root, the only capabilities bubblewrap leaves the child, which drops them all before any
+# student code: switch uid and gid, drop the bounding set, set up namespaces and mounts, and (the
+# pre-started worker) kill the submission's processes.
+ROOT_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SYS_ADMIN", "CAP_KILL")
+# Size of the sandbox's /dev/shm, and of all SysV shared memory, per submission (RAM).
+SHM_BYTES = 64 << 20
+SYSV_BYTES = 64 << 20
+
+
+def unprivileged_ids() -> tuple[int, int]:
+    """The uid and gid student code runs as under root inside bubblewrap: the sandbox user's
+    (``sandbox_user()``), else nobody's (65534)."""
+    user = sandbox_user()
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        if entry.pw_uid != 0:
+            return entry.pw_uid, entry.pw_gid
+    return 65534, 65534
 
 
 # Size of the sandbox's private /tmp (a tmpfs, so RAM), where bubblewrap supports --size (>= 0.7).
 TMP_BYTES = 256 << 20
 
 
-@functools.cache
 def _bwrap_has_size(bwrap: str) -> bool:
-    """Whether this bubblewrap has ``--size`` (for a bounded tmpfs)."""
+    """Whether this bubblewrap has ``--size`` (for a bounded tmpfs; bubblewrap >= 0.7)."""
+    return _bwrap_has_option(bwrap, "--size")
+
+
+@functools.cache
+def _bwrap_has_option(bwrap: str, option: str) -> bool:
+    """Whether this bubblewrap's ``--help`` lists ``option``."""
     try:
         result = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return "--size" in result.stdout + result.stderr
+    return option in result.stdout + result.stderr
 
 
 @functools.cache

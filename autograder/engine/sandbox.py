@@ -196,7 +196,7 @@ class Sandbox:
         self.workdir.mkdir()
         for name, text in submission.files.items():
             (self.workdir / name).write_text(text, encoding="utf-8")
-        layout: dict[str, Any] = {"notebook": None}
+        layout: dict[str, Any] = {"notebook": None, "sandbox": self.isolation.sandbox_identity(limits)}
         if submission.notebook_cells is not None:
             (self.workdir / "notebook_cells.json").write_text(json.dumps(submission.notebook_cells))
             layout["notebook"] = "notebook_cells.json"
