@@ -199,3 +199,176 @@ def test_clip_results_cuts_texts_keeps_scores_and_says_so() -> None:
     assert "Results clipped" in clipped["output"]
     small = {"score": 1.0, "output": "fine", "tests": []}
     assert clip_results(dict(small)) == small
+
+
+# ------------------------------------------------------------------------------------------------
+# 1 and 3. bubblewrap: student code as an unprivileged uid; its own bounded /dev/shm and IPC
+# ------------------------------------------------------------------------------------------------
+def _bwrap_or_skip():
+    from autograder.engine.isolation import BubblewrapIsolation, detect_isolation
+
+    try:
+        isolation = detect_isolation("bwrap")
+    except RuntimeError:
+        pytest.skip("bubblewrap does not work here")
+    assert isinstance(isolation, BubblewrapIsolation)
+    return isolation
+
+
+def _sandbox(source: str, isolation, reuse: bool = False, limits: Limits = LIMITS):
+    import textwrap
+
+    from autograder.engine.runner import mdp_source
+    from autograder.engine.sandbox import Sandbox, SubmissionFiles
+
+    files = SubmissionFiles(files={"kl.py": textwrap.dedent(source)})
+    return Sandbox(files, mdp_source(), limits, isolation, [], reuse_worker=reuse)
+
+
+def _value(result) -> list:
+    assert result.ok, (result.kind, result.error)
+    return [int(v) for v in result.value]
+
+
+def test_student_code_in_bubblewrap_runs_unprivileged_and_finds_no_root_only_zip(tmp_path: Path) -> None:
+    """The attack: an ``autograder.zip`` next to the course folder, with the bundle's secret in a
+    0600 root file, was read by student code running as uid 0 without capabilities."""
+    isolation = _bwrap_or_skip()
+    course = tmp_path / "course"
+    course.mkdir()
+    secret = tmp_path / "autograder.zip.secret"
+    secret.write_text("the-secret")
+    os.chmod(secret, 0o600)
+    os.chmod(tmp_path, 0o755)
+    source = f"""
+        import os
+        def probe():
+            try:
+                open({str(secret)!r}).read()
+                read = 1
+            except OSError:
+                read = 0
+            with open("/proc/self/status") as fh:
+                caps = [int(line.split()[1], 16) for line in fh if line.startswith(("CapEff", "CapPrm", "CapBnd"))]
+            return [os.getuid(), os.geteuid(), read, *caps]
+    """
+    with _sandbox(source, isolation) as box:
+        uid, euid, read, *caps = _value(box.call("kl", "probe"))
+    assert read == 0
+    if os.geteuid() == 0:
+        assert uid != 0 and euid != 0
+        assert caps == [0, 0, 0]
+
+
+@pytest.mark.parametrize("reuse", [False, True], ids=["fresh", "zygote"])
+def test_dev_shm_and_sysv_ipc_are_bounded_in_bubblewrap(reuse: bool) -> None:
+    from autograder.engine.isolation import SHM_BYTES, SYSV_BYTES, _bwrap_has_size
+
+    isolation = _bwrap_or_skip()
+    if os.geteuid() != 0 and not _bwrap_has_size(isolation.bwrap):
+        pytest.skip("an ordinary user's bubblewrap without --size cannot bound /dev/shm (README)")
+    source = f"""
+        import ctypes, os
+        def probe():
+            chunk = b"x" * (4 << 20)
+            written = 0
+            try:
+                for i in range({2 * SHM_BYTES} // len(chunk)):
+                    with open(f"/dev/shm/f{{i}}", "wb") as fh:
+                        fh.write(chunk)
+                    written += len(chunk)
+            except OSError:
+                pass
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.shmget.restype = ctypes.c_int
+            big = libc.shmget(0, ctypes.c_size_t({2 * SYSV_BYTES}), 0o1600)  # IPC_PRIVATE | IPC_CREAT
+            return [written, int(big >= 0)]
+    """
+    with _sandbox(source, isolation, reuse) as box:
+        written, big_segment = _value(box.call("kl", "probe"))
+    assert written <= SHM_BYTES
+    if os.geteuid() == 0:
+        assert big_segment == 0
+
+
+def test_a_submissions_dev_shm_and_sysv_segments_do_not_reach_the_next_one(tmp_path: Path) -> None:
+    """The attack: submission A left code in /dev/shm, submission B (same pre-started worker) ran it."""
+    isolation = _bwrap_or_skip()
+    plant = """
+        import ctypes
+        def plant():
+            with open("/dev/shm/planted.py", "w") as fh:
+                fh.write("def kl_divergence(p, q):\\n    return 'stolen'\\n")
+            libc = ctypes.CDLL(None, use_errno=True)
+            segment = libc.shmget(0x4e5047, 4096, 0o1666)  # a fixed key, IPC_CREAT
+            return [segment]
+    """
+    find = """
+        import ctypes, os
+        def find():
+            libc = ctypes.CDLL(None, use_errno=True)
+            return [int(os.path.exists("/dev/shm/planted.py")), int(libc.shmget(0x4e5047, 0, 0o666) >= 0)]
+    """
+    with _sandbox(plant, isolation, reuse=True) as box:
+        assert _value(box.call("kl", "plant"))[0] >= 0
+    with _sandbox(find, isolation, reuse=True) as box:
+        assert _value(box.call("kl", "find")) == [0, 0]
+
+
+def test_memory_held_in_memfds_is_bounded_by_open_files_times_file_size() -> None:
+    """memfd pages are outside RLIMIT_AS; each is bounded by RLIMIT_FSIZE and their number by
+    RLIMIT_NOFILE (every mode sets both)."""
+    from autograder.engine.isolation import OPEN_FILES, detect_isolation
+
+    limits = Limits(call_seconds=10.0, submission_seconds=60.0, file_bytes=1 << 20)
+    source = """
+        import os
+        def hold():
+            held, fds = 0, []
+            chunk = b"m" * (1 << 20)
+            while held < (300 << 20):
+                try:
+                    fd = os.memfd_create("hold")
+                    os.write(fd, chunk)
+                except OSError:
+                    break
+                fds.append(fd)
+                held += len(chunk)
+            return [held]
+    """
+    with _sandbox(source, detect_isolation(), limits=limits) as box:
+        (held,) = _value(box.call("kl", "hold"))
+    assert 0 < held <= OPEN_FILES * limits.file_bytes
+
+
+def test_without_bubblewrap_size_option_root_still_bounds_tmp_and_dev_shm(monkeypatch) -> None:
+    """bubblewrap 0.6 (Ubuntu 22.04) has no ``--size``: under root the child mounts its own sized
+    /tmp and /dev/shm, so nothing degrades (README: an ordinary user's /tmp and /dev/shm do)."""
+    from autograder.engine import isolation as iso
+
+    bwrap = _bwrap_or_skip()
+    if os.geteuid() != 0:
+        pytest.skip("needs root (an ordinary user's sandbox cannot mount)")
+    real = iso._bwrap_has_option
+    monkeypatch.setattr(iso, "_bwrap_has_option", lambda b, option: option != "--size" and real(b, option))
+    assert "--size" not in bwrap.command(["true"], Path("/nonexistent"), [])
+    source = f"""
+        import os
+        def fill():
+            sizes = []
+            for folder in ("/tmp", "/dev/shm"):
+                written = 0
+                try:
+                    for i in range({2 * iso.TMP_BYTES} // (4 << 20)):
+                        with open(os.path.join(folder, f"f{{i}}"), "wb") as fh:
+                            fh.write(b"x" * (4 << 20))
+                        written += 4 << 20
+                except OSError:
+                    pass
+                sizes.append(written)
+            return sizes
+    """
+    with _sandbox(source, bwrap, limits=Limits(call_seconds=10.0, submission_seconds=60.0)) as box:
+        tmp, shm = _value(box.call("kl", "fill"))
+    assert 0 < tmp <= iso.TMP_BYTES
+    assert 0 < shm <= iso.SHM_BYTES

@@ -362,11 +362,13 @@ def _isolate_submission(identity: dict) -> str:
     for target, size in (("/tmp", identity["tmp_bytes"]), ("/dev/shm", identity["shm_bytes"])):
         _libc_call(libc, "mount", b"tmpfs", target.encode(), b"tmpfs", flags,
                    f"size={int(size)},mode=1777".encode())
+    umask = os.umask(0o022)  # the folders above them must be traversable (run_autograder sets 077)
     for path, fd in keep:
         os.makedirs(path, mode=0o755, exist_ok=True)
         _libc_call(libc, "mount", f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None)
         _libc_call(libc, "mount", None, path.encode(), None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags, None)
         os.close(fd)
+    os.umask(umask)
     tmp = "/tmp"
     scratch = "/tmp/.sysv"
     os.mkdir(scratch, 0o700)

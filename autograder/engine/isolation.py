@@ -54,6 +54,9 @@ class Isolation:
             "RLIMIT_CPU": limits.cpu_seconds,
             "RLIMIT_FSIZE": limits.file_bytes,
             "RLIMIT_CORE": 0,
+            # Memory held in files outside the address space (memfd, open deleted files) is at most
+            # OPEN_FILES x file_bytes: each file is bounded by RLIMIT_FSIZE, their number by this.
+            "RLIMIT_NOFILE": OPEN_FILES,
         }
         # RLIMIT_NPROC counts every task (process or thread) of the child's uid. Sharing the grader's uid,
         # the child may have what the whole machine runs now plus limits.processes: a bound the uid's own
@@ -89,6 +92,10 @@ class Isolation:
 
     def kill_leftovers(self) -> None:
         """Kill processes the submission may have left behind (the process group is always killed)."""
+
+
+# Open files of a child (Python, numpy and the protocol need about 20).
+OPEN_FILES = 64
 
 
 def _set_limit(which: int, value: int) -> None:
