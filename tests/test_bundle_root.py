@@ -41,8 +41,9 @@ pytestmark = [
 ]
 
 HOSTILE = Path(__file__).parent / "hostile"
-# A user of our own (not autograder-sandbox), so that killing its processes touches nothing else.
-SANDBOX_USER = "npg-bundle-sbx"
+# A user of our own (not autograder-sandbox), unique to this test run and deleted at its end, so
+# that killing its processes and removing its files touches nothing else (not even a parallel run).
+SANDBOX_USER = f"npg-sbx-{os.getpid()}"
 CALL_SECONDS = 2.0
 SUBMISSION_SECONDS = 20.0
 RUN_BOUND_SECONDS = 75.0  # generous for a loaded 2-core machine; Gradescope allows 600
@@ -215,6 +216,8 @@ def machine():
         yield Machine(base, python, bundle, secret)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+        if _user_uid(SANDBOX_USER) is not None:
+            subprocess.run(["userdel", SANDBOX_USER], capture_output=True)
 
 
 def _honest_files() -> dict[str, str]:
@@ -427,8 +430,9 @@ def test_symlinks_to_the_secret_are_refused_with_a_message(machine):
     assert "symbolic link" in run.results["output"]
 
 
-def test_leaks_are_detected_by_these_tests(machine):
-    """The canary check can fail: a grader that shows the reference to the student is caught."""
+def test_an_exposed_reference_makes_the_grader_refuse(machine):
+    """User mode proves, as the sandbox user, that the reference cannot be opened: with the lock-down
+    disabled and the reference world-readable, it refuses to run student code, with a message."""
     def expose(root: Path) -> None:
         for sub in ("source", "source/grader", "source/grader/solutions"):
             os.chmod(root / sub, 0o755)
@@ -438,6 +442,18 @@ def test_leaks_are_detected_by_these_tests(machine):
     leaky["kl.py"] = (HOSTILE / "steal_reference_import.py").read_text()
     # run_autograder locks the folders down again; stop it by making the lock-down a no-op for this run.
     run = run_gradescope(machine, leaky, prepare=lambda root: (expose(root), _disable_lockdown(root)))
+    assert run.score == pytest.approx(0.0, abs=1e-6)
+    assert "refusing to run student code" in run.results["output"]
+    assert run.canary not in run.text
+
+
+def test_leaks_are_detected_by_these_tests(machine):
+    """The canary check can fail: results that show the reference's text are caught."""
+    def echo_canary(root: Path) -> None:
+        canary = (root / "source" / "grader" / "solutions" / "kl.py").read_text().splitlines()[0]
+        (root / "submission" / "kl.py").write_text(f"raise ValueError({canary!r})\n")
+
+    run = run_gradescope(machine, _honest_files(), prepare=echo_canary)
     with pytest.raises(AssertionError, match="leaks"):
         assert_safe(run)
 

@@ -372,3 +372,136 @@ def test_without_bubblewrap_size_option_root_still_bounds_tmp_and_dev_shm(monkey
         tmp, shm = _value(box.call("kl", "fill"))
     assert 0 < tmp <= iso.TMP_BYTES
     assert 0 < shm <= iso.SHM_BYTES
+
+
+# ------------------------------------------------------------------------------------------------
+# 2 and 3. User mode (root without bubblewrap, as on Gradescope): the bundle as root
+# ------------------------------------------------------------------------------------------------
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="a second uid needs root; CI runs these as root")
+
+
+@pytest.fixture(scope="module")
+def machine():
+    """A fake Gradescope machine of our own (tests/test_bundle_root.py's), so that changing its
+    Python here cannot affect that module's tests."""
+    if os.geteuid() != 0:
+        pytest.skip("the bundle runs as root")
+    import test_bundle_root
+
+    yield from test_bundle_root.machine.__wrapped__()
+
+
+def _bundle():
+    import test_bundle_root
+
+    return test_bundle_root
+
+
+@needs_root
+def test_user_mode_removes_dev_shm_tmp_files_and_sysv_objects_of_the_sandbox_user(machine) -> None:
+    bundle = _bundle()
+    files = bundle._honest_files()
+    files["kl.py"] += (  # appended: the module starts with a __future__ import
+        "\nimport ctypes\n"
+        "open('/dev/shm/npg-left-behind', 'w').write('code for the next submission')\n"
+        "open('/tmp/npg-left-behind', 'w').write('code for the next submission')\n"
+        "_libc = ctypes.CDLL(None, use_errno=True)\n"
+        "_libc.shmget(0, 1 << 20, 0o1600)  # IPC_PRIVATE | IPC_CREAT, never attached\n"
+        "_libc.msgget(0, 0o1600)\n"
+    )
+    uid = bundle._user_uid(bundle.SANDBOX_USER)
+    run = bundle.run_gradescope(machine, files, isolation="user")
+    bundle.assert_safe(run)
+    assert run.score == pytest.approx(100.0, abs=SCORE_TOL)
+    for folder in ("/dev/shm", "/tmp"):
+        assert not [e for e in os.listdir(folder) if os.lstat(os.path.join(folder, e)).st_uid == uid], folder
+    for table, column in (("shm", 7), ("msg", 7)):
+        with open(f"/proc/sysvipc/{table}") as fh:
+            owners = [int(line.split()[column]) for line in fh.readlines()[1:]]
+        assert uid not in owners, f"a SysV {table} object of the sandbox user survived"
+
+
+@needs_root
+def test_user_mode_child_runs_no_pth_file_of_site_packages(machine) -> None:
+    """The attack: ``import solutions`` through an editable install's path hook (a .pth file in
+    site-packages, run by ``site`` at start-up even under ``python -I``)."""
+    import shutil
+    import subprocess
+    import uuid
+
+    bundle = _bundle()
+    site = subprocess.run([str(machine.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    hook_folder = machine.base / f"editable-{uuid.uuid4().hex[:8]}"
+    (hook_folder / "solutions").mkdir(parents=True)
+    (hook_folder / "solutions" / "__init__.py").write_text("REFERENCE = 'reached through a .pth file'\n")
+    for path in (hook_folder, hook_folder / "solutions"):
+        os.chmod(path, 0o755)
+    os.chmod(hook_folder / "solutions" / "__init__.py", 0o644)
+    pth = Path(site) / "zz_editable_hook.pth"
+    pth.write_text(f"import sys; sys.path.append({str(hook_folder)!r})\n")
+    os.chmod(pth, 0o644)
+    files = bundle._honest_files()
+    files["kl.py"] += (
+        "\ntry:\n"
+        "    import solutions\n"
+        "    open('__MARKERS__/reached', 'w').write(solutions.REFERENCE)\n"
+        "except ImportError:\n"
+        "    pass\n"
+    )
+    try:
+        run = bundle.run_gradescope(machine, files, isolation="user")
+    finally:
+        pth.unlink()
+        shutil.rmtree(hook_folder)
+    bundle.assert_safe(run)
+    assert run.score == pytest.approx(100.0, abs=SCORE_TOL)
+    assert not (run.markers / "reached").exists()
+
+
+@needs_root
+def test_the_grader_keeps_its_arguments_out_of_proc_cmdline(tmp_path: Path) -> None:
+    """The attack: in ``batch``, a child read INPUT in the parent's /proc/PID/cmdline (readable by
+    every uid) and graded a classmate's files as its own."""
+    import subprocess
+    import sys
+    import time
+
+    marker = f"input-{os.getpid()}-private"
+    submission = tmp_path / marker
+    submission.mkdir()
+    started, go = tmp_path / "started", tmp_path / "go"
+    (submission / "kl.py").write_text(
+        "import os, time\n"
+        f"open({str(started)!r}, 'w').write('')\n"
+        f"while not os.path.exists({str(go)!r}):\n"
+        "    time.sleep(0.05)\n"
+    )
+    env = {**os.environ, "AUTOGRADER_ISOLATION": "none"}  # the test must reach the student code
+    grader = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(submission)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            if started.exists() or grader.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert started.exists(), "the student code never ran"
+        with open(f"/proc/{grader.pid}/cmdline", "rb") as fh:
+            cmdline = fh.read().decode(errors="replace")
+    finally:
+        go.write_text("")
+        grader.wait(timeout=120)
+    assert "autograder" in cmdline
+    assert marker not in cmdline
+
+
+def test_batch_output_folder_is_private(tmp_path: Path) -> None:
+    import stat
+
+    batch = tmp_path / "batch"
+    (batch / "empty").mkdir(parents=True)
+    (batch / "empty" / "notes.txt").write_text("no code")
+    out = tmp_path / "out"
+    out.mkdir(mode=0o755)
+    run_batch(batch, out, 1, secret=SECRET, limits=LIMITS, progress=None)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700

@@ -130,6 +130,7 @@ def run_batch(
     snap = snapshot(input_path)
     notes.extend(snap.notes)
     out.mkdir(parents=True, exist_ok=True)
+    os.chmod(out, 0o700)  # grades and cached results are the TA's alone (and hidden from student code)
     lock = _lock(out)
     try:
         summary = _run(snap.entries, snap.kind, str(input), out, jobs, secret, secret_note, suite, limits,

@@ -633,7 +633,13 @@ def zygote() -> None:
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--zygote"]:
+    """``child.py [--zygote] [--path=FOLDER ...]``: started with ``python -I -S`` (no site, so no .pth
+    file runs), it adds the grader's site-packages folders (``--path``) to sys.path itself."""
+    options = sys.argv[1:]
+    for option in options:
+        if option.startswith("--path=") and option[7:] not in sys.path:
+            sys.path.append(option[7:])
+    if "--zygote" in options:
         zygote()
     else:
         serve(os.path.dirname(os.path.abspath(__file__)))

@@ -23,6 +23,7 @@ import pwd
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -93,6 +94,10 @@ class Isolation:
     def kill_leftovers(self) -> None:
         """Kill processes the submission may have left behind (the process group is always killed)."""
 
+    def remove_leftovers(self) -> None:
+        """After a grade (processes killed, scratch folder removed): remove what the submission left
+        in shared folders and SysV IPC, where this mode can tell what is the submission's."""
+
 
 # Open files of a child (Python, numpy and the protocol need about 20).
 OPEN_FILES = 64
@@ -106,7 +111,13 @@ def _set_limit(which: int, value: int) -> None:
 
 
 class UserIsolation(Isolation):
-    """Run the child as an unprivileged user (needs root)."""
+    """Run the child as an unprivileged user (needs root).
+
+    Nothing but file permissions hides anything from that user, so before the first child
+    ``verify_hidden`` proves, as that user, that no path it must not see can be opened (and refuses
+    to grade otherwise); after each grade ``remove_leftovers`` removes the user's files in /tmp,
+    /var/tmp and /dev/shm and its SysV IPC objects (a dedicated user only).
+    """
 
     name = "user"
     warning = None
@@ -120,6 +131,33 @@ class UserIsolation(Isolation):
         # A dedicated user may lose all its processes; a shared one (nobody) only those started by us.
         self.dedicated = user not in ("nobody", "daemon")
         self.started = time.time()
+        self.verified: set[tuple[str, ...]] = set()
+
+    def verify_hidden(self, paths: Sequence[Path]) -> None:
+        """Raise RuntimeError unless the sandbox user can open none of ``paths`` (checked as that
+        user, once per set of paths): the grader refuses to run student code that could read them."""
+        wanted = tuple(sorted({os.path.abspath(p) for p in paths if os.path.lexists(p)}))
+        if wanted in self.verified:
+            return
+        probe = ("import os, sys\n"
+                 "for path in sys.argv[1:]:\n"
+                 "    try:\n"
+                 "        os.listdir(path) if os.path.isdir(path) else os.close(os.open(path, os.O_RDONLY))\n"
+                 "        print(path)\n"
+                 "    except OSError:\n"
+                 "        pass\n")
+        try:
+            done = subprocess.run([sys.executable, "-I", "-S", "-c", probe, *wanted], capture_output=True,
+                                  text=True, timeout=60, cwd="/", **self.popen_kwargs())
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RuntimeError(f"could not check what the sandbox user {self.user} can read ({exc})") from None
+        readable = [line for line in done.stdout.splitlines() if line]
+        if done.returncode != 0 or readable:
+            what = ", ".join(readable) or done.stderr.strip()[-300:]
+            raise RuntimeError(
+                f"refusing to run student code as {self.user}: it could read {what}. Make these root-only "
+                f"(chmod 700 on the folders, 600 on the files), or install bubblewrap, and grade again")
+        self.verified.add(wanted)
 
     def popen_kwargs(self) -> dict:
         return {"user": self.uid, "group": self.gid, "extra_groups": []}
@@ -133,6 +171,111 @@ class UserIsolation(Isolation):
 
     def kill_leftovers(self) -> None:
         kill_user_processes(self.uid, since=None if self.dedicated else self.started)
+
+    def remove_leftovers(self) -> None:
+        if self.dedicated:
+            remove_user_leftovers(self.uid)
+
+
+# Where a user without a home can leave files that outlive its processes.
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue")
+
+
+def remove_user_leftovers(uid: int) -> int:
+    """Remove what ``uid`` left in SHARED_FOLDERS (its own entries, never following links) and its
+    SysV shared memory segments, message queues and semaphores. Returns how many were removed."""
+    removed = 0
+    for folder in SHARED_FOLDERS:
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for name in entries:
+            path = os.path.join(folder, name)
+            try:
+                info = os.lstat(path)
+                if info.st_uid != uid:
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+                removed += 1
+            except OSError:
+                continue
+    return removed + _remove_sysv_objects(uid)
+
+
+def _remove_sysv_objects(uid: int) -> int:
+    """IPC_RMID on every SysV object owned by ``uid`` (read from /proc/sysvipc)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return 0
+    removed = 0
+    # file, column of the id, column of the owner's uid, how to remove one (IPC_RMID = 0)
+    kinds = (("shm", 1, 7, lambda i: libc.shmctl(i, 0, None)),
+             ("msg", 1, 7, lambda i: libc.msgctl(i, 0, None)),
+             ("sem", 1, 4, lambda i: libc.semctl(i, 0, 0)))
+    for name, id_column, uid_column, remove in kinds:
+        try:
+            with open(f"/proc/sysvipc/{name}", encoding="ascii") as fh:
+                rows = [line.split() for line in fh.readlines()[1:]]
+        except OSError:
+            continue
+        for row in rows:
+            try:
+                if int(row[uid_column]) == uid and remove(int(row[id_column])) == 0:
+                    removed += 1
+            except (IndexError, ValueError):
+                continue
+    return removed
+
+
+def child_command(script: Path, *options: str) -> list[str]:
+    """The command starting ``child.py`` (as ``script``): isolated (-I), without site (-S: no .pth
+    file of site-packages runs, such as an editable install's path hook to the reference), the
+    folders of site-packages given as ``--path=`` options for the child to add itself."""
+    import site
+
+    paths = [p for p in site.getsitepackages() if os.path.isdir(p)]
+    return [sys.executable, "-I", "-S", "-B", str(script), *options, *(f"--path={p}" for p in paths)]
+
+
+def private_command_line(argv: list[str]) -> list[str]:
+    """The command line ``argv``, kept out of /proc/PID/cmdline under root.
+
+    /proc/PID/cmdline is readable by every user, so a student process running as another uid could
+    read the grader's arguments (the class folder, the output folder). Under root this process is
+    executed again as ``python -m autograder``, its arguments passed through an inherited pipe,
+    and the new process reads them back (``AUTOGRADER_ARGV_FD``). Elsewhere ``argv`` is returned.
+    """
+    fd = os.environ.pop("AUTOGRADER_ARGV_FD", None)
+    if fd is not None:
+        import json
+
+        with os.fdopen(int(fd), "rb") as fh:
+            return list(json.loads(fh.read().decode()))
+    if os.geteuid() != 0 or os.environ.get("AUTOGRADER_PRIVATE_ARGV", "1") == "0":
+        return argv
+    import json
+
+    data = json.dumps(argv).encode()
+    read_end, write_end = os.pipe()
+    if len(data) > 60_000:  # more than a pipe holds before a reader comes: keep the arguments visible
+        os.close(read_end)
+        os.close(write_end)
+        return argv
+    os.write(write_end, data)
+    os.close(write_end)
+    os.set_inheritable(read_end, True)
+    os.environ["AUTOGRADER_ARGV_FD"] = str(read_end)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "autograder"])
+    return argv  # not reached
 
 
 def machine_tasks() -> int:

@@ -17,7 +17,6 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,7 +27,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import child as codec
-from .isolation import Isolation, detect_isolation, forget_bwrap_probe
+from .isolation import Isolation, child_command, detect_isolation, forget_bwrap_probe
 from .zygote import ZygoteError, shared_zygote
 
 CHILD_SCRIPT = Path(codec.__file__)
@@ -189,6 +188,9 @@ class Sandbox:
         self.limits = limits = limits or Limits()
         self.isolation = isolation or detect_isolation()
         self.hide = [Path(p) for p in hide]
+        verify_hidden = getattr(self.isolation, "verify_hidden", None)
+        if verify_hidden is not None:
+            verify_hidden(self.hide)  # user mode: refuse unless the sandbox user can open none of them
         self.zygote = shared_zygote(self.isolation, self.hide, _child_env(Path("/tmp"))) if reuse_worker else None
         root = str(self.zygote.root) if self.zygote is not None else None
         self.scratch = Path(tempfile.mkdtemp(prefix="npg-sandbox-", dir=root))
@@ -225,7 +227,7 @@ class Sandbox:
                 self.zygote = None  # fall back to fresh processes for the rest of this submission
         if self.proc is None:
             cmd = self.isolation.command(
-                [sys.executable, "-I", "-B", str(self.workdir / "_grader_child.py")],
+                child_command(self.workdir / "_grader_child.py"),
                 workdir=self.scratch,
                 hide=self.hide,
             )
@@ -368,6 +370,7 @@ class Sandbox:
                 self.zygote.close()
         self.isolation.kill_leftovers()
         shutil.rmtree(self.scratch, ignore_errors=True)
+        self.isolation.remove_leftovers()
 
     def __enter__(self) -> Sandbox:
         return self

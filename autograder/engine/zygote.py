@@ -23,7 +23,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import child as codec
-from .isolation import BubblewrapIsolation, Isolation
+from .isolation import BubblewrapIsolation, Isolation, child_command
 
 CHILD_SCRIPT = Path(codec.__file__)
 
@@ -49,8 +48,8 @@ class Zygote:
         os.chmod(self.root, 0o700)
         script = self.root / "_grader_zygote.py"
         shutil.copyfile(CHILD_SCRIPT, script)
-        cmd = isolation.command([sys.executable, "-I", "-B", str(script), "--zygote"], workdir=self.root,
-                                hide=self.hide, chdir=self.root)
+        cmd = isolation.command(child_command(script, "--zygote"), workdir=self.root, hide=self.hide,
+                                chdir=self.root)
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.lock = threading.Lock()
         try:
