@@ -505,3 +505,103 @@ def test_batch_output_folder_is_private(tmp_path: Path) -> None:
     out.mkdir(mode=0o755)
     run_batch(batch, out, 1, secret=SECRET, limits=LIMITS, progress=None)
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
+
+
+# ------------------------------------------------------------------------------------------------
+# Found by the independent red team (/tmp/redteam/FINDINGS.md, F2, F3, F8, F11, F12, F13)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("reuse", [False, True], ids=["fresh", "zygote"])
+def test_student_code_can_write_only_to_its_tmp_and_dev_shm_in_bubblewrap(reuse: bool) -> None:
+    """F2, F8: /dev (a tmpfs of half the RAM) and the tmpfs hiding folders were writable, unbounded
+    and kept by the pre-started worker for the next submission."""
+    isolation = _bwrap_or_skip()
+    source = """
+        import os
+        def probe():
+            written = []
+            for folder in ("/", "/dev", "/etc", "/usr", "/root", "/home", "/run", "/var/tmp", "/srv"):
+                try:
+                    with open(os.path.join(folder, "left-behind"), "w") as fh:
+                        fh.write("x")
+                    written.append(1)
+                except OSError:
+                    written.append(0)
+            return written
+    """
+    with _sandbox(source, isolation, reuse) as box:
+        assert _value(box.call("kl", "probe")) == [0] * 9
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="an ordinary user's pre-started worker shares one IPC namespace")
+def test_posix_message_queues_do_not_reach_the_next_submission() -> None:
+    """F3: a POSIX message queue left by one submission was read by the next (same worker)."""
+    isolation = _bwrap_or_skip()
+    source = """
+        import ctypes
+        _rt = ctypes.CDLL("librt.so.1", use_errno=True)
+        def plant():
+            return [_rt.mq_open(b"/npg-left-behind", 0o102, 0o666, None)]  # O_CREAT | O_RDWR
+        def find():
+            return [_rt.mq_open(b"/npg-left-behind", 0o2)]  # O_RDWR
+    """
+    with _sandbox(source, isolation, reuse=True) as box:
+        assert _value(box.call("kl", "plant"))[0] >= 0
+    with _sandbox(source, isolation, reuse=True) as box:
+        assert _value(box.call("kl", "find")) == [-1]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="an ordinary user's worker shares the uid of its children")
+def test_student_code_cannot_signal_the_pre_started_worker() -> None:
+    """F13: the child SIGSTOPped the pre-started worker (same uid, same PID namespace)."""
+    isolation = _bwrap_or_skip()
+    source = """
+        import os, signal
+        def probe():
+            reached = 0
+            for entry in os.listdir("/proc"):
+                if entry.isdigit() and int(entry) != os.getpid():
+                    try:
+                        os.kill(int(entry), 0)
+                        reached += 1
+                    except OSError:
+                        pass
+            return [reached]
+    """
+    with _sandbox(source, isolation, reuse=True) as box:
+        assert _value(box.call("kl", "probe")) == [0]
+
+
+def test_a_reply_with_a_huge_list_is_refused_before_the_feedback_formats_it() -> None:
+    """F11: a list of 140 000 arrays took 26 s of grader CPU per check to format."""
+    from autograder.engine.isolation import detect_isolation
+    from autograder.engine.sandbox import MAX_VALUE_ITEMS
+
+    source = f"""
+        import numpy as np
+        def many():
+            return [np.zeros(2)] * {MAX_VALUE_ITEMS + 1}
+        def fine():
+            return [np.zeros(2)] * {MAX_VALUE_ITEMS - 1}
+    """
+    with _sandbox(source, detect_isolation()) as box:
+        refused = box.call("kl", "many")
+        kept = box.call("kl", "fine")
+    assert refused.kind == "bad-output" and "numpy arrays" in refused.error
+    assert kept.ok and len(kept.value) == MAX_VALUE_ITEMS - 1
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o755])
+def test_batch_refuses_an_output_folder_others_could_have_filled(tmp_path: Path, mode: int) -> None:
+    """F12: student code (run earlier as the sandbox user) pre-created OUTDIR/cache/ with a forged
+    entry; a later batch accepted the foreign folder and served the forged 100/100."""
+    batch = tmp_path / "batch"
+    materialise(CORRECT, batch / "alice")
+    out = tmp_path / "out"
+    (out / "cache").mkdir(parents=True)
+    os.chmod(out / "cache", mode)
+    if mode == 0o755:
+        if os.geteuid() != 0:
+            pytest.skip("chown needs root")
+        os.chown(out / "cache", 65534, 65534)  # another user's folder
+    with pytest.raises(UserError, match="refusing an output folder"):
+        run_batch(batch, out, 1, secret=SECRET, limits=LIMITS, progress=None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,8 @@ def run_batch(
     snap = snapshot(input_path)
     notes.extend(snap.notes)
     out.mkdir(parents=True, exist_ok=True)
+    _refuse_foreign_folder(out)
+    _refuse_foreign_folder(out / "cache")
     os.chmod(out, 0o700)  # grades and cached results are the TA's alone (and hidden from student code)
     lock = _lock(out)
     try:
@@ -276,6 +279,18 @@ def _write_results(folder: Path, results: dict[str, dict], ids: set[str]) -> Non
     for path in folder.glob("*.json"):
         if path.name not in wanted:
             path.unlink(missing_ok=True)
+
+
+def _refuse_foreign_folder(folder: Path) -> None:
+    """Raise UserError if ``folder`` exists and is not this user's alone: another user (student code
+    run earlier as the sandbox user, say) could have planted cached grades in it."""
+    try:
+        info = folder.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise UserError(f"{folder}: refusing an output folder that is a link, belongs to another user or that "
+                        "others may write to (its cached grades could be forged); choose a new folder")
 
 
 def _cpu_count() -> int:

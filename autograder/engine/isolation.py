@@ -173,17 +173,18 @@ class UserIsolation(Isolation):
         kill_user_processes(self.uid, since=None if self.dedicated else self.started)
 
     def remove_leftovers(self) -> None:
-        if self.dedicated:
-            remove_user_leftovers(self.uid)
+        # A shared user (nobody) loses only what appeared since this grader started.
+        remove_user_leftovers(self.uid, since=None if self.dedicated else self.started)
 
 
 # Where a user without a home can leave files that outlive its processes.
 SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue")
 
 
-def remove_user_leftovers(uid: int) -> int:
-    """Remove what ``uid`` left in SHARED_FOLDERS (its own entries, never following links) and its
-    SysV shared memory segments, message queues and semaphores. Returns how many were removed."""
+def remove_user_leftovers(uid: int, since: Optional[float] = None) -> int:
+    """Remove what ``uid`` left in SHARED_FOLDERS (its own entries, never following links; only
+    those changed after ``since``, if given) and, without ``since``, its SysV shared memory
+    segments, message queues and semaphores. Returns how many were removed."""
     removed = 0
     for folder in SHARED_FOLDERS:
         try:
@@ -194,7 +195,7 @@ def remove_user_leftovers(uid: int) -> int:
             path = os.path.join(folder, name)
             try:
                 info = os.lstat(path)
-                if info.st_uid != uid:
+                if info.st_uid != uid or (since is not None and info.st_ctime < since - 1.0):
                     continue
                 if stat.S_ISDIR(info.st_mode):
                     shutil.rmtree(path, ignore_errors=True)
@@ -203,7 +204,7 @@ def remove_user_leftovers(uid: int) -> int:
                 removed += 1
             except OSError:
                 continue
-    return removed + _remove_sysv_objects(uid)
+    return removed + (_remove_sysv_objects(uid) if since is None else 0)
 
 
 def _remove_sysv_objects(uid: int) -> int:
@@ -378,7 +379,8 @@ class BubblewrapIsolation(Isolation):
             path = Path(path)
             if path.is_dir():
                 hidden.append(str(path.resolve()))
-                cmd += ["--tmpfs", hidden[-1]]
+                # An empty, read-only folder: not a place to leave files for the next submission.
+                cmd += ["--tmpfs", hidden[-1], "--remount-ro", hidden[-1]]
             elif path.exists():
                 cmd += ["--ro-bind", "/dev/null", str(path.resolve())]
         # A hidden folder may hold the Python installation (a project's .venv inside the hidden
