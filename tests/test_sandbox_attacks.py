@@ -605,3 +605,64 @@ def test_batch_refuses_an_output_folder_others_could_have_filled(tmp_path: Path,
         os.chown(out / "cache", 65534, 65534)  # another user's folder
     with pytest.raises(UserError, match="refusing an output folder"):
         run_batch(batch, out, 1, secret=SECRET, limits=LIMITS, progress=None)
+
+
+@needs_root
+def test_an_ordinary_users_worker_empties_dev_shm_and_sysv_ipc_between_submissions(machine, tmp_path) -> None:
+    """Class 3 as a TA without root: bubblewrap in a user namespace, the pre-started worker's
+    submissions share its /dev/shm and IPC namespace, so its reset empties both."""
+    import subprocess
+    import textwrap
+
+    bundle = _bundle()
+    checkout = Path(__file__).resolve().parents[1]
+    readable = f"import os; os.listdir({str(checkout / 'autograder')!r})"
+    if not bundle._runs_as(*_ids(bundle.SANDBOX_USER), [str(machine.python), "-c", readable]):
+        pytest.skip("this checkout is not readable by another user")
+    home = machine.base / f"home-{os.getpid()}"
+    home.mkdir()
+    os.chown(home, *_ids(bundle.SANDBOX_USER))
+    script = textwrap.dedent(f"""
+        import json, sys
+        sys.path.insert(0, {str(checkout)!r})
+        from pathlib import Path
+        from autograder.engine.isolation import detect_isolation
+        from autograder.engine.sandbox import Limits, Sandbox, SubmissionFiles
+        plant = '''
+        import ctypes
+        def go():
+            open("/dev/shm/planted.py", "w").write("stolen = 1")
+            return [ctypes.CDLL(None).shmget(0x4e5048, 4096, 0o1666)]
+        '''
+        find = '''
+        import ctypes, os
+        def go():
+            return [int(os.path.exists("/dev/shm/planted.py")), ctypes.CDLL(None).shmget(0x4e5048, 0, 0o666)]
+        '''
+        isolation = detect_isolation("bwrap")
+        values = []
+        for source in (plant, find):
+            files = SubmissionFiles(files={{"kl.py": source}})
+            with Sandbox(files, Path({str(checkout / "solutions" / "mdp.py")!r}), Limits(), isolation, [],
+                         reuse_worker=True) as box:
+                result = box.call("kl", "go")
+                values.append([result.kind] + ([int(v) for v in result.value] if result.ok else [result.error]))
+        print(json.dumps(values))
+    """)
+    uid, gid = _ids(bundle.SANDBOX_USER)
+    done = subprocess.run([str(machine.python), "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=str(home), user=uid, group=gid, extra_groups=[],
+                          env={"HOME": str(home), "PATH": "/usr/bin:/bin", "AUTOGRADER_PROBE_CACHE": "0"})
+    if "bubblewrap does not work" in done.stderr:
+        pytest.skip("bubblewrap does not work for an ordinary user here")
+    assert done.returncode == 0, done.stderr[-2000:]
+    planted, found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert planted[0] == "ok" and planted[1] >= 0
+    assert found == ["ok", 0, -1]
+
+
+def _ids(user: str) -> tuple[int, int]:
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    return entry.pw_uid, entry.pw_gid

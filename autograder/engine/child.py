@@ -559,6 +559,23 @@ def _wipe(folder: str, keep: str) -> None:
                 pass
 
 
+def _remove_sysv_objects() -> None:
+    """IPC_RMID on every SysV segment, queue and semaphore set this process may remove (its uid's)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    removers = {"shm": lambda i: libc.shmctl(i, 0, None), "msg": lambda i: libc.msgctl(i, 0, None),
+                "sem": lambda i: libc.semctl(i, 0, 0)}
+    for name, remove in removers.items():
+        try:
+            with open(f"/proc/sysvipc/{name}", encoding="ascii") as fh:
+                ids = [int(line.split()[1]) for line in fh.readlines()[1:] if line.strip()]
+        except (OSError, ValueError, IndexError):
+            continue
+        for ident in ids:
+            remove(ident)
+
+
 def zygote() -> None:
     """Serve spawn / kill / status / reset requests on the SOCK_SEQPACKET socket at fd 0."""
     import signal
@@ -624,6 +641,10 @@ def zygote() -> None:
             # That folder holds every submission's scratch folder and is writable by student code:
             # whatever a submission left there beside its own must not reach the next one.
             _wipe(root, keep=os.path.abspath(__file__))
+            # As an ordinary user the submissions share this sandbox's /dev/shm and IPC namespace
+            # (under root each has its own, gone with its processes): empty them too.
+            _wipe("/dev/shm", keep="")
+            _remove_sysv_objects()
             reply = {"ok": True}
         else:
             for fd in fds:
