@@ -67,9 +67,13 @@ CATALOGUE: dict[str, tuple[float, float]] = {
     "pickle_object_array.py": (HONEST_REST, HONEST_REST),
     "hardcode_example.py": (HONEST_REST, HONEST_REST),
     "kill_everything.py": (HONEST_REST, HONEST_REST),
+    "huge_exceptions.py": (HONEST_REST, HONEST_REST),
+    "leave_shared_memory.py": (HONEST_REST, HONEST_REST),
+    "steal_reference_by_path.py": (HONEST_REST, HONEST_REST),
 }
 # A subset also runs inside bubblewrap (the mode a TA's machine uses; Gradescope may refuse it).
-BWRAP_CASES = ("write_results_exit.py", "steal_reference_walk.py", "detached_rewriter.py")
+BWRAP_CASES = ("write_results_exit.py", "steal_reference_walk.py", "detached_rewriter.py",
+               "steal_reference_by_path.py", "leave_shared_memory.py")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -380,6 +384,24 @@ def _check_hostile(run: Run, name: str) -> None:
     assert low - 1e-6 <= run.score <= high + 1e-6, f"{name}: {run.score} points\n{run.results['output']}"
     assert "PWNED" not in run.text
     assert "Autograder failed" not in run.results["output"], run.results["output"]
+    if name == "leave_shared_memory.py":
+        assert not _sandbox_user_leftovers(), "the sandbox user's files or SysV objects survived the grade"
+
+
+def _sandbox_user_leftovers() -> list[str]:
+    """Files of the sandbox user in the shared folders, and its SysV objects."""
+    uid = _user_uid(SANDBOX_USER)
+    found = []
+    for folder in ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue"):
+        try:
+            found += [f"{folder}/{e}" for e in os.listdir(folder) if os.lstat(f"{folder}/{e}").st_uid == uid]
+        except OSError:
+            continue
+    for table, column in (("shm", 7), ("msg", 7), ("sem", 4)):
+        with open(f"/proc/sysvipc/{table}") as fh:
+            rows = [line.split() for line in fh.readlines()[1:]]
+        found += [f"SysV {table} {row[1]}" for row in rows if int(row[column]) == uid]
+    return found
 
 
 @pytest.mark.slow

@@ -374,20 +374,23 @@ class BubblewrapIsolation(Isolation):
         made: set[str] = {"/", "/tmp", *SYSTEM_FOLDERS}
         for path in python:
             cmd += self._parents(path, made) + ["--ro-bind", path, path]
+        # Hidden folders become empty read-only tmpfs (outermost ones only: one inside another is
+        # hidden already), hidden files /dev/null; the Python installation, if inside one, is put back.
+        folders = sorted({str(Path(p).resolve()) for p in hide if Path(p).is_dir()}, key=len)
         hidden: list[str] = []
+        for folder in folders:
+            if not _inside(folder, hidden):
+                hidden.append(folder)
+                cmd += ["--tmpfs", folder]
         for path in hide:
             path = Path(path)
-            if path.is_dir():
-                hidden.append(str(path.resolve()))
-                # An empty, read-only folder: not a place to leave files for the next submission.
-                cmd += ["--tmpfs", hidden[-1], "--remount-ro", hidden[-1]]
-            elif path.exists():
+            if path.exists() and not path.is_dir() and not _inside(str(path.resolve()), hidden):
                 cmd += ["--ro-bind", "/dev/null", str(path.resolve())]
-        # A hidden folder may hold the Python installation (a project's .venv inside the hidden
-        # checkout): put that back, read-only, over the hiding tmpfs.
         for path in python:
-            if any(path.startswith(h.rstrip("/") + "/") for h in hidden):
+            if _inside(path, hidden):
                 cmd += ["--ro-bind", path, path]
+        for folder in hidden:  # not a place to leave files for the next submission
+            cmd += ["--remount-ro", folder]
         # Read-only: the child works in a copy in /tmp (bounded), so nothing it writes reaches the disk.
         cmd += ["--ro-bind", str(workdir), str(workdir)]
         if root:
@@ -432,6 +435,11 @@ ROOT_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SYS_ADMIN",
 # Size of the sandbox's /dev/shm, and of all SysV shared memory, per submission (RAM).
 SHM_BYTES = 64 << 20
 SYSV_BYTES = 64 << 20
+
+
+def _inside(path: str, folders: Sequence[str]) -> bool:
+    """Whether ``path`` is strictly inside one of ``folders``."""
+    return any(path.startswith(f.rstrip("/") + "/") for f in folders)
 
 
 def unprivileged_ids() -> tuple[int, int]:
