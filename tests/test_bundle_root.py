@@ -466,6 +466,7 @@ def test_an_exposed_reference_makes_the_grader_refuse(machine):
     run = run_gradescope(machine, leaky, prepare=lambda root: (expose(root), _disable_lockdown(root)))
     assert run.score == pytest.approx(0.0, abs=1e-6)
     assert "refusing to run student code" in run.results["output"]
+    assert "solutions" in run.results["output"]  # it names what the sandbox user could read
     assert run.canary not in run.text
 
 

@@ -240,22 +240,37 @@ def test_student_code_in_bubblewrap_runs_unprivileged_and_finds_no_root_only_zip
     secret.write_text("the-secret")
     os.chmod(secret, 0o600)
     os.chmod(tmp_path, 0o755)
+    # A root-only file where the child can see it: in site-packages (bound into every sandbox).
+    import site
+
+    visible = Path(site.getsitepackages()[0]) / f"npg-root-only-{os.getpid()}.txt"
+    visible.write_text("the-secret")
+    os.chmod(visible, 0o600)
     source = f"""
         import os
         def probe():
-            try:
-                open({str(secret)!r}).read()
-                read = 1
-            except OSError:
-                read = 0
+            read = []
+            for path in ({str(secret)!r}, {str(visible)!r}):
+                try:
+                    open(path).read()
+                    read.append(1)
+                except OSError:
+                    read.append(0)
             with open("/proc/self/status") as fh:
                 caps = [int(line.split()[1], 16) for line in fh if line.startswith(("CapEff", "CapPrm", "CapBnd"))]
-            return [os.getuid(), os.geteuid(), read, *caps]
+            seen = [int(os.path.exists({str(tmp_path)!r})), len(os.listdir("/home")) if os.path.isdir("/home") else 0]
+            return [os.getuid(), os.geteuid(), *read, *caps, *seen, int(os.path.exists({str(visible)!r}))]
     """
-    with _sandbox(source, isolation) as box:
-        uid, euid, read, *caps = _value(box.call("kl", "probe"))
-    assert read == 0
+    try:
+        with _sandbox(source, isolation) as box:
+            uid, euid, read_hidden, read_visible, *rest = _value(box.call("kl", "probe"))
+    finally:
+        visible.unlink()
+    *caps, tmp_seen, home_entries, visible_seen = rest
+    assert (read_hidden, read_visible) == (0, 0)
+    assert (tmp_seen, home_entries) == (0, 0)  # outside the allowlist: not there at all
     if os.geteuid() == 0:
+        assert visible_seen == 1  # visible, and still unreadable: the child is not root
         assert uid != 0 and euid != 0
         assert caps == [0, 0, 0]
 
@@ -590,21 +605,39 @@ def test_a_reply_with_a_huge_list_is_refused_before_the_feedback_formats_it() ->
     assert kept.ok and len(kept.value) == MAX_VALUE_ITEMS - 1
 
 
-@pytest.mark.parametrize("mode", [0o777, 0o755])
-def test_batch_refuses_an_output_folder_others_could_have_filled(tmp_path: Path, mode: int) -> None:
+@pytest.mark.parametrize("kind", ["writable", "foreign", "link"])
+def test_batch_refuses_an_output_folder_others_could_have_filled(tmp_path: Path, kind: str) -> None:
     """F12: student code (run earlier as the sandbox user) pre-created OUTDIR/cache/ with a forged
     entry; a later batch accepted the foreign folder and served the forged 100/100."""
     batch = tmp_path / "batch"
     materialise(CORRECT, batch / "alice")
     out = tmp_path / "out"
     (out / "cache").mkdir(parents=True)
-    os.chmod(out / "cache", mode)
-    if mode == 0o755:
+    if kind == "writable":
+        os.chmod(out / "cache", 0o777)
+    elif kind == "foreign":
         if os.geteuid() != 0:
             pytest.skip("chown needs root")
         os.chown(out / "cache", 65534, 65534)  # another user's folder
+    else:
+        out = tmp_path / "out-link"
+        out.symlink_to(tmp_path / "out", target_is_directory=True)
     with pytest.raises(UserError, match="refusing an output folder"):
         run_batch(batch, out, 1, secret=SECRET, limits=LIMITS, progress=None)
+
+
+def test_an_exception_text_is_cut() -> None:
+    from autograder.engine.isolation import detect_isolation
+    from autograder.engine.sandbox import MAX_ERROR_CHARS
+
+    source = """
+        def huge():
+            raise ValueError("x" * 3_000_000)
+    """
+    with _sandbox(source, detect_isolation()) as box:
+        result = box.call("kl", "huge")
+    assert result.kind == "exception"
+    assert "ValueError" in result.error and len(result.error) <= MAX_ERROR_CHARS + 100
 
 
 @needs_root

@@ -131,6 +131,7 @@ def run_batch(
     snap = snapshot(input_path)
     notes.extend(snap.notes)
     out.mkdir(parents=True, exist_ok=True)
+    _refuse_foreign_folder(Path(os.path.abspath(outdir)))  # as given (``out`` has links resolved)
     _refuse_foreign_folder(out)
     _refuse_foreign_folder(out / "cache")
     os.chmod(out, 0o700)  # grades and cached results are the TA's alone (and hidden from student code)
