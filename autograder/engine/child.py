@@ -642,8 +642,10 @@ def zygote() -> None:
             # whatever a submission left there beside its own must not reach the next one.
             _wipe(root, keep=os.path.abspath(__file__))
             # As an ordinary user the submissions share this sandbox's /dev/shm and IPC namespace
-            # (under root each has its own, gone with its processes): empty them too.
+            # (under root each has its own, gone with its processes): empty them too (SysV and POSIX).
             _wipe("/dev/shm", keep="")
+            if os.path.isdir("/dev/mqueue"):
+                _wipe("/dev/mqueue", keep="")  # POSIX message queues
             _remove_sysv_objects()
             reply = {"ok": True}
         else:

@@ -235,6 +235,17 @@ def _remove_sysv_objects(uid: int) -> int:
     return removed
 
 
+def _started_with(argv: list[str]) -> bool:
+    """Whether this process was started with the arguments ``argv`` (its real command line ends
+    with them): true for the ``autograder`` console script and ``python -m autograder``."""
+    try:
+        with open("/proc/self/cmdline", "rb") as fh:
+            started = [a.decode(errors="surrogateescape") for a in fh.read().split(b"\0")[:-1]]
+    except OSError:
+        return False
+    return len(started) > len(argv) and started[-len(argv):] == list(argv)
+
+
 def child_command(script: Path, *options: str) -> list[str]:
     """The command starting ``child.py`` (as ``script``): isolated (-I), without site (-S: no .pth
     file of site-packages runs, such as an editable install's path hook to the reference), the
@@ -259,8 +270,12 @@ def private_command_line(argv: list[str]) -> list[str]:
 
         with os.fdopen(int(fd), "rb") as fh:
             return list(json.loads(fh.read().decode()))
-    if os.geteuid() != 0 or os.environ.get("AUTOGRADER_PRIVATE_ARGV", "1") == "0":
+    if not argv or os.geteuid() != 0 or os.environ.get("AUTOGRADER_PRIVATE_ARGV", "1") == "0":
         return argv
+    program = sys.argv[0] if sys.argv else ""
+    ours = os.path.basename(program) == "autograder" or program.endswith(os.path.join("autograder", "__main__.py"))
+    if not ours or not _started_with(argv):
+        return argv  # called from Python (tests, a notebook): never replace that process
     import json
 
     data = json.dumps(argv).encode()
@@ -369,7 +384,10 @@ class BubblewrapIsolation(Isolation):
         # (Under root the child mounts its own, sized, whatever bubblewrap's version.)
         sized = ["--size", str(TMP_BYTES)] if _bwrap_has_size(self.bwrap) else []
         cmd += sized + ["--tmpfs", "/tmp"]
-        cmd += (["--size", str(SHM_BYTES)] if sized else []) + ["--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
+        cmd += (["--size", str(SHM_BYTES)] if sized else []) + ["--tmpfs", "/dev/shm"]
+        # The sandbox's POSIX message queues, listed (so the pre-started worker can remove them).
+        cmd += (["--mqueue", "/dev/mqueue"] if _bwrap_has_option(self.bwrap, "--mqueue") else [])
+        cmd += ["--remount-ro", "/dev"]
         python = _python_paths()
         made: set[str] = {"/", "/tmp", *SYSTEM_FOLDERS}
         for path in python:
@@ -505,9 +523,14 @@ def _probe_bwrap(bwrap: str) -> bool:
     probe = BubblewrapIsolation(bwrap)
     import tempfile
 
+    code = "import numpy"
+    if os.geteuid() == 0:  # as the child will run student code: as an unprivileged uid
+        uid, gid = unprivileged_ids()
+        drop = f"os.setgroups([]); os.setresgid({gid}, {gid}, {gid}); os.setresuid({uid}, {uid}, {uid})"
+        code = f"import os; {drop}; {code}"
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "work").mkdir()
-        cmd = probe.command([sys.executable, "-I", "-c", "import numpy"], Path(tmp), [])
+        cmd = probe.command([sys.executable, "-I", "-c", code], Path(tmp), [])
         try:
             result = subprocess.run(cmd, capture_output=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired):
@@ -543,7 +566,7 @@ def _probe_marker(bwrap: str) -> Optional[Path]:
         return None
     import hashlib
 
-    facts: list[str] = ["v1", str(os.geteuid()), os.uname().release, *_python_paths()]
+    facts: list[str] = ["v2", str(os.geteuid()), os.uname().release, *_python_paths()]
     try:
         for path in (bwrap, sys.executable):
             real = os.path.realpath(path)
