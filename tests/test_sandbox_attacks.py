@@ -702,3 +702,33 @@ def _ids(user: str) -> tuple[int, int]:
 
     entry = pwd.getpwnam(user)
     return entry.pw_uid, entry.pw_gid
+
+
+@pytest.mark.parametrize("reuse", [False, True], ids=["fresh", "zygote"])
+def test_no_command_line_in_bubblewrap_names_a_hidden_folder(tmp_path: Path, reuse: bool) -> None:
+    """bubblewrap's command line (the sandbox's process 1) named every hidden path (the class
+    folder, the output folder, the secret): its options now go through a pipe."""
+    from autograder.engine.runner import mdp_source
+    from autograder.engine.sandbox import Sandbox, SubmissionFiles
+
+    isolation = _bwrap_or_skip()
+    hidden = tmp_path / f"class-folder-{os.getpid()}"
+    hidden.mkdir()
+    source = f"""
+        import os
+        def probe():
+            found = 0
+            for entry in os.listdir("/proc"):
+                try:
+                    with open(f"/proc/{{entry}}/cmdline", "rb") as fh:
+                        found += {hidden.name.encode()!r} in fh.read()
+                except OSError:
+                    pass
+            return [found, len(os.listdir("/proc"))]
+    """
+    import textwrap
+
+    files = SubmissionFiles(files={"kl.py": textwrap.dedent(source)})
+    with Sandbox(files, mdp_source(), LIMITS, isolation, [hidden], reuse_worker=reuse) as box:
+        found, entries = _value(box.call("kl", "probe"))
+    assert entries > 0 and found == 0

@@ -455,6 +455,23 @@ SHM_BYTES = 64 << 20
 SYSV_BYTES = 64 << 20
 
 
+def options_through_pipe(cmd: list[str]) -> tuple[list[str], list[int]]:
+    """A bubblewrap command with its options moved into a pipe (``--args FD``), and the descriptors
+    to pass: the sandbox's first process shows bubblewrap's command line to student code in
+    /proc/1/cmdline, and the options name every hidden path. Other commands are returned as they are.
+    The caller closes the descriptors once the process has started."""
+    if not cmd or os.path.basename(cmd[0]) != "bwrap" or "--" not in cmd:
+        return cmd, []
+    split = cmd.index("--")
+    data = ("\0".join(cmd[1:split]) + "\0").encode()
+    if len(data) > 60_000:  # more than a pipe holds before bubblewrap reads it
+        return cmd, []
+    read_end, write_end = os.pipe()
+    os.write(write_end, data)
+    os.close(write_end)
+    return [cmd[0], "--args", str(read_end), *cmd[split:]], [read_end]
+
+
 def _inside(path: str, folders: Sequence[str]) -> bool:
     """Whether ``path`` is strictly inside one of ``folders``."""
     return any(path.startswith(f.rstrip("/") + "/") for f in folders)

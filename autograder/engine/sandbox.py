@@ -27,7 +27,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import child as codec
-from .isolation import Isolation, child_command, detect_isolation, forget_bwrap_probe
+from .isolation import Isolation, child_command, detect_isolation, forget_bwrap_probe, options_through_pipe
 from .zygote import ZygoteError, shared_zygote
 
 CHILD_SCRIPT = Path(codec.__file__)
@@ -232,17 +232,23 @@ class Sandbox:
                 workdir=self.scratch,
                 hide=self.hide,
             )
-            popen = subprocess.Popen(
-                cmd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=str(self.workdir),
-                env=env,
-                start_new_session=True,
-                preexec_fn=self.isolation.preexec(self.limits),
-                **self.isolation.popen_kwargs(),
-            )
+            cmd, fds = options_through_pipe(cmd)
+            try:
+                popen = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    cwd=str(self.workdir),
+                    env=env,
+                    start_new_session=True,
+                    preexec_fn=self.isolation.preexec(self.limits),
+                    pass_fds=fds,
+                    **self.isolation.popen_kwargs(),
+                )
+            finally:
+                for fd in fds:
+                    os.close(fd)
             self.proc = _PopenChild(popen, self.isolation)
         # The grader never blocks on a child that stops reading: writes wait in select() with a deadline.
         os.set_blocking(self.proc.stdin.fileno(), False)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import child as codec
-from .isolation import BubblewrapIsolation, Isolation, child_command
+from .isolation import BubblewrapIsolation, Isolation, child_command, options_through_pipe
 
 CHILD_SCRIPT = Path(codec.__file__)
 
@@ -52,11 +52,14 @@ class Zygote:
                                 chdir=self.root)
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.lock = threading.Lock()
+        cmd, fds = options_through_pipe(cmd)
         try:
             self.proc = subprocess.Popen(cmd, stdin=child.fileno(), stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+                                         stderr=subprocess.DEVNULL, env=env, start_new_session=True, pass_fds=fds)
         finally:
             child.close()
+            for fd in fds:
+                os.close(fd)
         self.sock = parent
         self.sock.settimeout(30.0)
         try:
