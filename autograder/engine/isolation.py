@@ -3,14 +3,15 @@
 ``detect_isolation()`` picks the strongest mode the machine allows (SPEC.md, "Running student
 code"):
 
-* ``bwrap``: bubblewrap gives a read-only view of the filesystem with home folders, the reference
-  solution, secrets and output folders hidden, a private writable scratch folder and /tmp, no
-  network, and a PID namespace so nothing outlives the grade;
+* ``bwrap``: bubblewrap shows an allowlist, read-only (system folders, the Python installation,
+  the work folder), a private sized /tmp and /dev/shm, no network, and PID and IPC namespaces so
+  nothing outlives the grade; under root the child runs student code as an unprivileged uid;
 * ``user``: under root without namespaces (Docker on Gradescope may refuse them), the child runs as
-  an unprivileged uid and every process of that uid is killed after the grade;
+  an unprivileged uid, after the grader proved that this uid can open none of the hidden paths;
+  every process of that uid is killed after the grade and its files and IPC objects removed;
 * ``none``: as an ordinary user with neither, grade anyway but warn.
 
-Every mode sets resource limits (address space, CPU time, file size, core dumps). Set
+Every mode sets resource limits (address space, CPU time, file size, open files, core dumps). Set
 ``AUTOGRADER_ISOLATION`` to ``bwrap``, ``user`` or ``none`` to force a mode. Whether bubblewrap
 works is probed once and a success cached under ``~/.cache/npg-autograder`` (see ``_bwrap_works``).
 """

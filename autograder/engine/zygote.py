@@ -9,8 +9,11 @@ read its /proc files), and forks one child per submission. The child closes ever
 the zygote's, sets its resource limits and serves the grader exactly like a fresh child.
 
 After each submission ``reset()`` kills every other process in the sandbox's PID namespace and
-wipes its /tmp, and the grader removes the submission's scratch folder, so the next submission
-starts as clean as in a fresh sandbox. Only the bubblewrap mode uses a zygote: without a PID
+wipes its /tmp, /dev/shm and SysV and POSIX IPC, and the grader removes the submission's scratch
+folder, so the next submission starts as clean as in a fresh sandbox. Under root the zygote stays
+root while each child gives its submission its own IPC and mount namespaces and runs it as an
+unprivileged uid (``child._isolate_submission``): it can neither signal the zygote nor leave
+anything behind. Only the bubblewrap mode uses a zygote: without a PID
 namespace leftover processes could not be found reliably, so the other modes keep fresh processes.
 """
 
