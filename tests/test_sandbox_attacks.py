@@ -732,3 +732,26 @@ def test_no_command_line_in_bubblewrap_names_a_hidden_folder(tmp_path: Path, reu
     with Sandbox(files, mdp_source(), LIMITS, isolation, [hidden], reuse_worker=reuse) as box:
         found, entries = _value(box.call("kl", "probe"))
     assert entries > 0 and found == 0
+
+
+@needs_root
+def test_a_shared_sandbox_user_loses_only_the_files_made_during_the_grade(tmp_path: Path) -> None:
+    """F10 with ``nobody`` (shared with other services): what the grade made goes, older files stay."""
+    import time
+
+    from autograder.engine.isolation import UserIsolation
+
+    older = Path("/tmp") / f"npg-older-{os.getpid()}"
+    newer = Path("/tmp") / f"npg-newer-{os.getpid()}"
+    older.write_text("a file of another service")
+    os.chown(older, 65534, 65534)
+    try:
+        time.sleep(1.5)  # the removal spares files changed more than 1 s before the grade started
+        isolation = UserIsolation("nobody")
+        newer.write_text("left by the submission")
+        os.chown(newer, 65534, 65534)
+        isolation.remove_leftovers()
+        assert older.exists() and not newer.exists()
+    finally:
+        older.unlink(missing_ok=True)
+        newer.unlink(missing_ok=True)
