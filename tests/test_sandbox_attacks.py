@@ -164,6 +164,21 @@ def test_notebook_cells_raising_huge_exceptions_give_a_small_results_json(tmp_pa
     assert "cell 1: ValueError" in results["output"]
 
 
+def test_batch_cache_entry_of_huge_exceptions_stays_small(tmp_path: Path) -> None:
+    """The same notebook in batch made a 60 MB cache entry."""
+    from autograder.engine.results import MAX_RESULTS_BYTES
+
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    cells = [f"raise ValueError('{i}' + 'x' * 3_000_000)" for i in range(20)]
+    (batch / "huge.ipynb").write_text(_notebook(cells))
+    run_batch(batch, tmp_path / "out", 1, secret=SECRET, limits=LIMITS, progress=None)
+    entries = list((tmp_path / "out" / "cache").glob("*.json"))
+    assert len(entries) == 1
+    assert entries[0].stat().st_size < MAX_RESULTS_BYTES + 10_000  # results plus a small summary
+    assert (tmp_path / "out" / "results" / "huge.json").stat().st_size < MAX_RESULTS_BYTES
+
+
 def test_a_forged_reply_with_many_notes_keeps_only_a_few(tmp_path: Path) -> None:
     from autograder.engine.sandbox import MAX_NOTE_CHARS, MAX_NOTES
     from autograder.grade import grade
