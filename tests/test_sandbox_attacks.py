@@ -770,3 +770,29 @@ def test_a_shared_sandbox_user_loses_only_the_files_made_during_the_grade(tmp_pa
     finally:
         older.unlink(missing_ok=True)
         newer.unlink(missing_ok=True)
+
+
+@needs_root
+@pytest.mark.parametrize("mode, refused", [(0o711, True), (0o755, True), (0o700, False)])
+def test_user_mode_refuses_a_hidden_folder_the_sandbox_user_can_enter(machine, monkeypatch, tmp_path: Path,
+                                                                      mode: int, refused: bool) -> None:
+    """A folder that cannot be listed but can be entered (0711) hides nothing: a known name inside
+    (solutions/kl.py) opens. The proof treats it as readable; a 0700 folder passes."""
+    import sys
+
+    from autograder.engine.isolation import UserIsolation
+
+    bundle = _bundle()
+    base = machine.base / f"hidden-{os.getpid()}-{mode:o}"
+    (base / "solutions").mkdir(parents=True)
+    (base / "solutions" / "kl.py").write_text("REFERENCE = 1\n")
+    os.chmod(base / "solutions", 0o755)
+    os.chmod(base / "solutions" / "kl.py", 0o644)
+    os.chmod(base, mode)
+    monkeypatch.setattr(sys, "executable", str(machine.python))  # a Python the sandbox user can run
+    isolation = UserIsolation(bundle.SANDBOX_USER)
+    if refused:
+        with pytest.raises(RuntimeError, match="refusing to run student code"):
+            isolation.verify_hidden([base])
+    else:
+        isolation.verify_hidden([base])

@@ -140,10 +140,19 @@ class UserIsolation(Isolation):
         wanted = tuple(sorted({os.path.abspath(p) for p in paths if os.path.lexists(p)}))
         if wanted in self.verified:
             return
+        # A folder counts as seen if it can be listed or entered (then any name in it can be opened).
         probe = ("import os, sys\n"
                  "for path in sys.argv[1:]:\n"
                  "    try:\n"
-                 "        os.listdir(path) if os.path.isdir(path) else os.close(os.open(path, os.O_RDONLY))\n"
+                 "        if os.path.isdir(path):\n"
+                 "            try:\n"
+                 "                os.listdir(path)\n"
+                 "            except PermissionError:\n"
+                 "                os.stat(os.path.join(path, '.npg-probe'))\n"
+                 "        else:\n"
+                 "            os.close(os.open(path, os.O_RDONLY))\n"
+                 "        print(path)\n"
+                 "    except FileNotFoundError:\n"
                  "        print(path)\n"
                  "    except OSError:\n"
                  "        pass\n")
