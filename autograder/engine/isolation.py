@@ -19,6 +19,7 @@ works is probed once and a success cached under ``~/.cache/npg-autograder`` (see
 from __future__ import annotations
 
 import functools
+import json
 import os
 import pwd
 import resource
@@ -276,8 +277,6 @@ def private_command_line(argv: list[str]) -> list[str]:
     """
     fd = os.environ.pop("AUTOGRADER_ARGV_FD", None)
     if fd is not None:
-        import json
-
         with os.fdopen(int(fd), "rb") as fh:
             return list(json.loads(fh.read().decode()))
     if not argv or os.geteuid() != 0 or os.environ.get("AUTOGRADER_PRIVATE_ARGV", "1") == "0":
@@ -286,8 +285,6 @@ def private_command_line(argv: list[str]) -> list[str]:
     ours = os.path.basename(program) == "autograder" or program.endswith(os.path.join("autograder", "__main__.py"))
     if not ours or not _started_with(argv):
         return argv  # called from Python (tests, a notebook): never replace that process
-    import json
-
     data = json.dumps(argv).encode()
     read_end, write_end = os.pipe()
     if len(data) > 60_000:  # more than a pipe holds before a reader comes: keep the arguments visible
