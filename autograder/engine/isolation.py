@@ -419,16 +419,19 @@ class BubblewrapIsolation(Isolation):
             cmd += self._parents(path, made) + ["--ro-bind", path, path]
         # Hidden folders become empty read-only tmpfs (outermost ones only: one inside another is
         # hidden already), hidden files /dev/null; the Python installation, if inside one, is put back.
+        # Only what lies inside a bound folder needs hiding: anything else is not there at all (and
+        # hiding it would create its name in the sandbox).
+        bound = [*SYSTEM_FOLDERS, *python, str(workdir)]
         folders = sorted({str(Path(p).resolve()) for p in hide if Path(p).is_dir()}, key=len)
         hidden: list[str] = []
         for folder in folders:
-            if not _inside(folder, hidden):
+            if _inside(folder, bound) and not _inside(folder, hidden):
                 hidden.append(folder)
                 cmd += ["--tmpfs", folder]
         for path in hide:
-            path = Path(path)
-            if path.exists() and not path.is_dir() and not _inside(str(path.resolve()), hidden):
-                cmd += ["--ro-bind", "/dev/null", str(path.resolve())]
+            real = str(Path(path).resolve())
+            if Path(real).is_file() and _inside(real, bound) and not _inside(real, hidden):
+                cmd += ["--ro-bind", "/dev/null", real]
         for path in python:
             if _inside(path, hidden):
                 cmd += ["--ro-bind", path, path]
