@@ -31,6 +31,10 @@ MAX_MESSAGE = 64 * 1024 * 1024
 # hostile child sends, and 64 MB of "[]," would be 20 million Python lists (1.5 GB). Arrays travel
 # as base64 strings, which hold none of these characters, so honest messages stay far below.
 MAX_ITEMS = 1_000_000
+# Most arrays (not numbers) one message may hold: an honest reply holds a few; a list of 140 000
+# arrays cost the grader seconds to decode and minutes to format. (Lists of numbers, as a sampler
+# that appends to lists returns, are bounded by MAX_ITEMS only.)
+MAX_ARRAYS = 10_000
 # Deepest nesting of sequences ``decode`` accepts (``encode`` refuses more than 8 levels).
 MAX_DEPTH = 16
 # Bound at start-up: a module that monkeypatches json later cannot break the channel for the others.
@@ -125,11 +129,18 @@ def write_message(fd: int, message: dict) -> None:
 
 
 def check_items(data: bytes) -> None:
-    """Refuse JSON text with more than MAX_ITEMS containers and items (bounds what decoding it costs)."""
+    """Refuse JSON text with more than MAX_ITEMS containers and items, or more than MAX_ARRAYS
+    arrays (bounds what decoding it, and formatting it for feedback, costs)."""
     items = data.count(b"[") + data.count(b"{") + data.count(b",")
     if items > MAX_ITEMS:
         raise ValueError(f"{items} lists, numbers or arrays in one message, more than the limit of {MAX_ITEMS}; "
                          "return numpy arrays rather than long Python lists")
+    # Arrays that are not numbers: every ``__nd__`` but those whose shape is ``[]`` as ``encode``
+    # writes it (other spellings, only in forged messages, count as arrays: refused sooner).
+    arrays = data.count(b'"__nd__"') - data.count(b'", [], "')
+    if arrays > MAX_ARRAYS:
+        raise ValueError(f"{arrays} arrays in one message, more than the limit of {MAX_ARRAYS}; "
+                         "return one numpy array rather than a long list of arrays")
 
 
 def read_exact(fd: int, n: int, deadline: float | None = None) -> bytes:

@@ -51,7 +51,6 @@ class Limits:
 MAX_NOTES = 20  # notes (e.g. failing notebook cells) kept per submission
 MAX_NOTE_CHARS = 1_000  # one note
 MAX_ERROR_CHARS = 4_000  # one exception text or traceback
-MAX_VALUE_ITEMS = 10_000  # numbers and arrays in one returned value (feedback formats each of them)
 
 
 def clip_text(text: object, limit: int) -> str:
@@ -485,28 +484,11 @@ class Sandbox:
         if not reply.get("ok"):
             return CallResult(clip_text(reply.get("kind", "exception"), 40),
                               error=clip_text(reply.get("error", ""), MAX_ERROR_CHARS))
-        if _too_many_items(reply.get("value"), MAX_VALUE_ITEMS):
-            return CallResult("bad-output", error=f"returned more than {MAX_VALUE_ITEMS} numbers or arrays in "
-                                                  "lists; return numpy arrays instead of long lists")
         try:
             value = codec.decode(reply.get("value"))
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
             return CallResult("bad-output", error=f"the returned value could not be read ({exc})")
         return CallResult("ok", value=value, seconds=time.monotonic() - start, fvp_calls=fvp_calls)
-
-
-def _too_many_items(value: Any, limit: int) -> bool:
-    """Whether an encoded value holds more than ``limit`` items (its lists walked without recursion)."""
-    count = 0
-    todo = [value]
-    while todo:
-        item = todo.pop()
-        count += 1
-        if count > limit:
-            return True
-        if isinstance(item, dict) and isinstance(item.get("__seq__"), list):
-            todo.extend(item["__seq__"])
-    return False
 
 
 def namespace_processes(bwrap_pid: int) -> int:
