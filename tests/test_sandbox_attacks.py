@@ -800,7 +800,7 @@ def test_user_mode_refuses_a_hidden_folder_the_sandbox_user_can_enter(machine, m
     monkeypatch.setattr(sys, "executable", str(machine.python))  # a Python the sandbox user can run
     isolation = UserIsolation(bundle.SANDBOX_USER)
     if refused:
-        with pytest.raises(RuntimeError, match="refusing to run student code"):
+        with pytest.raises(UserError, match="refusing to run student code"):
             isolation.verify_hidden([base])
     else:
         isolation.verify_hidden([base])

@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+from ..errors import UserError
+
 NO_ISOLATION_WARNING = (
     "WARNING: no sandbox is available, so student code runs with your own permissions and can "
     "write wherever you can. Install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; "
@@ -136,8 +138,8 @@ class UserIsolation(Isolation):
         self.verified: set[tuple[str, ...]] = set()
 
     def verify_hidden(self, paths: Sequence[Path]) -> None:
-        """Raise RuntimeError unless the sandbox user can open none of ``paths`` (checked as that
-        user, once per set of paths): the grader refuses to run student code that could read them."""
+        """Raise UserError unless the sandbox user can open none of ``paths`` (checked as that user,
+        once per set of paths): the grader refuses to run student code that could read them."""
         wanted = tuple(sorted({os.path.abspath(p) for p in paths if os.path.lexists(p)}))
         if wanted in self.verified:
             return
@@ -165,7 +167,7 @@ class UserIsolation(Isolation):
         readable = [line for line in done.stdout.splitlines() if line]
         if done.returncode != 0 or readable:
             what = ", ".join(readable) or done.stderr.strip()[-300:]
-            raise RuntimeError(
+            raise UserError(
                 f"refusing to run student code as {self.user}: it could read {what}. Make these root-only "
                 f"(chmod 700 on the folders, 600 on the files), or install bubblewrap, and grade again")
         self.verified.add(wanted)
