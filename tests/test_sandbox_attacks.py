@@ -804,3 +804,22 @@ def test_user_mode_refuses_a_hidden_folder_the_sandbox_user_can_enter(machine, m
             isolation.verify_hidden([base])
     else:
         isolation.verify_hidden([base])
+
+
+@needs_root
+def test_hiding_the_command_line_never_imports_a_package_from_the_current_folder(tmp_path: Path) -> None:
+    """Executing itself again as ``python -m autograder`` would import an ``autograder`` package
+    from the current folder (a student's folder, under root)."""
+    import shutil
+    import subprocess
+
+    script = shutil.which("autograder")
+    if script is None:
+        pytest.skip("the autograder console script is not installed")
+    marker = tmp_path / "ran"
+    (tmp_path / "autograder").mkdir()
+    (tmp_path / "autograder" / "__init__.py").write_text("")
+    (tmp_path / "autograder" / "__main__.py").write_text(f"open({str(marker)!r}, 'w').write('ran as root')\n")
+    done = subprocess.run([script, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "grade" in done.stdout
+    assert not marker.exists()

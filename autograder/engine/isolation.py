@@ -274,8 +274,9 @@ def private_command_line(argv: list[str]) -> list[str]:
 
     /proc/PID/cmdline is readable by every user, so a student process running as another uid could
     read the grader's arguments (the class folder, the output folder). Under root this process is
-    executed again as ``python -m autograder``, its arguments passed through an inherited pipe,
-    and the new process reads them back (``AUTOGRADER_ARGV_FD``). Elsewhere ``argv`` is returned.
+    executed again (``python -I``, importing this same package), its arguments passed through an
+    inherited pipe, and the new process reads them back (``AUTOGRADER_ARGV_FD``). Elsewhere
+    ``argv`` is returned.
     """
     fd = os.environ.pop("AUTOGRADER_ARGV_FD", None)
     if fd is not None:
@@ -299,7 +300,11 @@ def private_command_line(argv: list[str]) -> list[str]:
     os.environ["AUTOGRADER_ARGV_FD"] = str(read_end)
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "autograder"])
+    # -I: the current folder (a student's, perhaps) is not searched for an ``autograder`` package;
+    # this process's own package is imported from where it was found.
+    package_root = str(Path(__file__).resolve().parents[2])
+    code = "import sys; sys.path.insert(0, sys.argv[1]); from autograder.cli import main; sys.exit(main())"
+    os.execv(sys.executable, [sys.executable, "-I", "-c", code, package_root])
     return argv  # not reached
 
 
