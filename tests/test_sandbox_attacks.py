@@ -823,3 +823,24 @@ def test_hiding_the_command_line_never_imports_a_package_from_the_current_folder
     done = subprocess.run([script, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "grade" in done.stdout
     assert not marker.exists()
+
+
+def test_batch_workers_import_nothing_from_the_current_folder(tmp_path: Path) -> None:
+    """``python -m`` workers put the current folder first on sys.path: a numpy.py there (a TA
+    grading from inside a student's folder) ran in every worker, with the grader's rights."""
+    import shutil
+    import subprocess
+
+    script = shutil.which("autograder")
+    if script is None:
+        pytest.skip("the autograder console script is not installed")
+    batch = tmp_path / "batch"
+    materialise(CORRECT, batch / "alice")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    marker = tmp_path / "ran"
+    (cwd / "numpy.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\nraise ImportError('not numpy')\n")
+    done = subprocess.run([script, "batch", str(batch), "-o", str(tmp_path / "out"), "-j", "1", "-q"], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not marker.exists()
