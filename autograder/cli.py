@@ -103,6 +103,10 @@ def _silence_stdout() -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``, as the console script does)."""
     from_console = argv is None
+    if from_console:
+        from .engine.isolation import private_command_line
+
+        argv = private_command_line(sys.argv[1:])  # under root: no path left in /proc/PID/cmdline
     argv = _glue_dash_values(list(sys.argv[1:] if argv is None else argv))
     verb = _requested_verb(argv)
     parser = build_parser(only=verb)

@@ -70,9 +70,13 @@ CATALOGUE: dict[str, tuple[float, float]] = {
     "pickle_object_array.py": (HONEST_REST, HONEST_REST),
     "hardcode_example.py": (HONEST_REST, HONEST_REST),
     "kill_everything.py": (HONEST_REST, HONEST_REST),
+    "huge_exceptions.py": (HONEST_REST, HONEST_REST),
+    "leave_shared_memory.py": (HONEST_REST, HONEST_REST),
+    "steal_reference_by_path.py": (HONEST_REST, HONEST_REST),
 }
 # A subset also runs inside bubblewrap (the mode a TA's machine uses; Gradescope may refuse it).
-BWRAP_CASES = ("write_results_exit.py", "steal_reference_walk.py", "detached_rewriter.py")
+BWRAP_CASES = ("write_results_exit.py", "steal_reference_walk.py", "detached_rewriter.py",
+               "steal_reference_by_path.py", "leave_shared_memory.py")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -396,6 +400,24 @@ def _check_hostile(run: Run, name: str) -> None:
     assert low - 1e-6 <= run.score <= high + 1e-6, f"{name}: {run.score} points\n{run.results['output']}"
     assert "PWNED" not in run.text
     assert "Autograder failed" not in run.results["output"], run.results["output"]
+    if name == "leave_shared_memory.py":
+        assert not _sandbox_user_leftovers(), "the sandbox user's files or SysV objects survived the grade"
+
+
+def _sandbox_user_leftovers() -> list[str]:
+    """Files of the sandbox user in the shared folders, and its SysV objects."""
+    uid = _user_uid(SANDBOX_USER)
+    found = []
+    for folder in ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue"):
+        try:
+            found += [f"{folder}/{e}" for e in os.listdir(folder) if os.lstat(f"{folder}/{e}").st_uid == uid]
+        except OSError:
+            continue
+    for table, column in (("shm", 7), ("msg", 7), ("sem", 4)):
+        with open(f"/proc/sysvipc/{table}") as fh:
+            rows = [line.split() for line in fh.readlines()[1:]]
+        found += [f"SysV {table} {row[1]}" for row in rows if int(row[column]) == uid]
+    return found
 
 
 @pytest.mark.parametrize("name", sorted(CATALOGUE))
@@ -431,7 +453,7 @@ def _check_rewriter_is_dead(run: Run, expect_heartbeat: bool) -> None:
         assert heartbeat.stat().st_mtime == last, "the detached process is still running"
 
 
-def test_symlinks_to_the_secret_are_not_followed(machine):
+def test_symlinks_to_the_secret_are_refused_with_a_message(machine):
     def link(root: Path) -> None:
         (root / "submission" / "kl.py").symlink_to(root / "source" / "grader" / "secret")
         (root / "submission" / "extra.py").symlink_to(root / "source" / "grader" / "solutions" / "kl.py")
@@ -440,11 +462,13 @@ def test_symlinks_to_the_secret_are_not_followed(machine):
     del files["kl.py"]
     run = run_gradescope(machine, files, prepare=link)
     assert_safe(run)
-    assert run.score == pytest.approx(HONEST_REST, abs=1e-6)
+    assert run.score == pytest.approx(0.0, abs=1e-6)
+    assert "symbolic link" in run.results["output"]
 
 
-def test_leaks_are_detected_by_these_tests(machine):
-    """The canary check can fail: a grader that shows the reference to the student is caught."""
+def test_an_exposed_reference_makes_the_grader_refuse(machine):
+    """User mode proves, as the sandbox user, that the reference cannot be opened: with the lock-down
+    disabled and the reference world-readable, it refuses to run student code, with a message."""
     def expose(root: Path) -> None:
         for sub in ("source", "source/grader", "source/grader/solutions"):
             os.chmod(root / sub, 0o755)
@@ -454,6 +478,19 @@ def test_leaks_are_detected_by_these_tests(machine):
     leaky["kl.py"] = (HOSTILE / "steal_reference_import.py").read_text()
     # run_autograder locks the folders down again; stop it by making the lock-down a no-op for this run.
     run = run_gradescope(machine, leaky, prepare=lambda root: (expose(root), _disable_lockdown(root)))
+    assert run.score == pytest.approx(0.0, abs=1e-6)
+    assert "refusing to run student code" in run.results["output"]
+    assert "solutions" in run.results["output"]  # it names what the sandbox user could read
+    assert run.canary not in run.text
+
+
+def test_leaks_are_detected_by_these_tests(machine):
+    """The canary check can fail: results that show the reference's text are caught."""
+    def echo_canary(root: Path) -> None:
+        canary = (root / "source" / "grader" / "solutions" / "kl.py").read_text().splitlines()[0]
+        (root / "submission" / "kl.py").write_text(f"raise ValueError({canary!r})\n")
+
+    run = run_gradescope(machine, _honest_files(), prepare=echo_canary)
     with pytest.raises(AssertionError, match="leaks"):
         assert_safe(run)
 

@@ -176,7 +176,11 @@ def test_the_checkout_holding_the_grader_is_hidden_from_student_code(tmp_path: P
 
 def kl_gaussian(mu1, mu2, sigma):
     import os
-    raise ValueError("LISTING=" + repr(sorted(os.listdir({str(root)!r}))))
+    try:
+        listing = sorted(os.listdir({str(root)!r}))
+    except FileNotFoundError:  # outside bubblewrap's allowlist: not there at all
+        listing = []
+    raise ValueError("LISTING=" + repr(listing))
 """
     (folder / "kl.py").write_text((folder / "kl.py").read_text() + spy)
     report = grade_submission(load_submission(folder), secret=b"review", isolation=ISOLATION)

@@ -169,8 +169,9 @@ def test_a_fork_bomb_is_stopped_quickly(tmp_path: Path, reuse: bool) -> None:
     (folder / "kl.py").write_text(textwrap.dedent(bomb))
     files = load_submission(folder).sandbox_files()
     with Sandbox(files, mdp_source(), Limits(call_seconds=5.0, processes=64), ISOLATION, reuse_worker=reuse) as box:
-        result = box.call("kl", "bomb")
-        assert result.kind == "crash", (result.kind, result.error)
-        assert "fork bomb" in result.error
-        after = box.call("kl", "bomb")  # the next call gets a fresh child, and is stopped again
-        assert after.kind == "crash"
+        # Stopped by the namespace count (a crash), or by RLIMIT_NPROC, which applies since student
+        # code runs as an unprivileged uid (fork fails: an exception); never 1000 processes.
+        for _ in range(2):  # the next call gets a fresh child, and is stopped again
+            result = box.call("kl", "bomb")
+            assert (result.kind == "crash" and "fork bomb" in result.error) or (
+                result.kind == "exception" and "Resource temporarily unavailable" in result.error), result

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +154,10 @@ def run_batch(
         raise UserError(f"{out.parent} does not exist: create it first, or choose another OUTDIR")
     try:
         out.mkdir(exist_ok=True)
+        _refuse_foreign_folder(Path(os.path.abspath(outdir)))  # as given (``out`` has links resolved)
+        _refuse_foreign_folder(out)
+        _refuse_foreign_folder(out / "cache")
+        os.chmod(out, 0o700)  # grades and cached results are the TA's alone (and hidden from student code)
         lock = _lock(out)
     except OSError as exc:
         raise UserError(f"cannot write to {outdir} ({exc.strerror or exc}); choose another OUTDIR") from None
@@ -191,8 +196,11 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
             results[entry.id] = not_gradable_results(rows[-1].error)
             continue
         key = cache_key(entry.submission.digest, entry.identity or "", secret, suite, limits)
+        if key in todo and not entries[todo[key][0]].submission.same_content(entry.submission):
+            # Same key, different files (a digest collision): never share a grade; grade it alone, uncached.
+            key = f"{key}/{index}"
         keys[index] = key
-        hit = None if regrade else cache.get(key)
+        hit = None if regrade or "/" in key else cache.get(key)
         if hit is not None:
             rows.append(_graded_row(entry, hit, cached=True))
             results[entry.id] = hit["results"]
@@ -230,7 +238,7 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
             else:
                 rows[index] = Row(entry, FAILED, error=error or "the grader failed")
                 results[entry.id] = failure_results(rows[index].error)
-        if payload is not None:
+        if payload is not None and "/" not in key:
             cache.put(key, payload)
             summary.graded += 1
         for entry_id in entry_ids:
@@ -251,7 +259,7 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
     # 4. Outputs from memory (whatever a submission may have written meanwhile is overwritten).
     if isolation == "none":
         for index, key in keys.items():
-            if rows[index].summary is not None and rows[index].status != PENDING:
+            if rows[index].summary is not None and rows[index].status != PENDING and "/" not in key:
                 _restore(cache, key, {"results": results[entries[index].id], "summary": rows[index].summary})
     written = _write_results(out, results, {e.id for e in entries}, owned)
     _apply_lateness(rows, late_policy, sum(p.points for p in parts), summary.warnings)
@@ -385,6 +393,18 @@ def _owned_files(out: Path, input_path: Path, input_label: PathLike) -> set[str]
 
 def _write_manifest(out: Path, input_path: Path, files: set[str]) -> None:
     write_json_atomic(out / MANIFEST, {"input": str(input_path), "files": sorted(files)})
+
+
+def _refuse_foreign_folder(folder: Path) -> None:
+    """Raise UserError if ``folder`` exists and is not this user's alone: another user (student code
+    run earlier as the sandbox user, say) could have planted cached grades in it."""
+    try:
+        info = folder.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise UserError(f"{folder}: refusing an output folder that is a link, belongs to another user or that "
+                        "others may write to (its cached grades could be forged); choose a new folder")
 
 
 def _cpu_count() -> int:

@@ -152,9 +152,11 @@ def _start_worker(config: GradingConfig) -> _Worker:
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     try:
+        # cwd: ``-m`` puts the current folder first on sys.path; the TA's (a student's folder,
+        # perhaps, with a numpy.py) must not be imported from, least of all as root.
         process = subprocess.Popen(
             [sys.executable, "-m", "autograder.batch.worker", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env,
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env, cwd=package_root,
         )
     finally:
         theirs.close()

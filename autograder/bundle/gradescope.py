@@ -26,8 +26,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
 
-from ..engine.isolation import Isolation, UserIsolation, detect_isolation, kill_user_processes
-from ..engine.results import failure_results, gradescope_results, summary_text, terminal_report
+from ..engine.isolation import Isolation, UserIsolation, detect_isolation, kill_user_processes, remove_user_leftovers
+from ..engine.results import clip_results, failure_results, gradescope_results, summary_text, terminal_report
 from ..engine.sandbox import Limits
 from ..errors import UserError
 from ..fileio import write_json_atomic
@@ -233,9 +233,12 @@ def check_isolation(isolation: Isolation) -> None:
 
 
 def kill_sandbox_processes(isolation: Optional[Isolation], started: float) -> None:
-    """SIGKILL every process of the sandbox user (only those started during this grade for a shared user)."""
+    """SIGKILL every process of the sandbox user (only those started during this grade for a shared user);
+    a dedicated user also loses what it left in /tmp, /var/tmp, /dev/shm and SysV IPC."""
     if isinstance(isolation, UserIsolation):
         kill_user_processes(isolation.uid, since=None if isolation.dedicated else started)
+        if isolation.dedicated:
+            remove_user_leftovers(isolation.uid)  # its files in /tmp and /dev/shm, its SysV IPC objects
 
 
 def apply_visibility(results: dict, hidden_visibility: str) -> int:
@@ -318,7 +321,7 @@ def grade_gradescope(layout: Layout) -> tuple[dict, Any]:
     if note:
         results["output"] = summary_text(report, hidden_shown=shown) + "\n\n" + note
     results["stdout_visibility"] = "hidden"
-    return results, report
+    return clip_results(results), report
 
 
 def _checkpoint(path: Path) -> Optional[dict]:

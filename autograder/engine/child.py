@@ -31,6 +31,10 @@ MAX_MESSAGE = 64 * 1024 * 1024
 # hostile child sends, and 64 MB of "[]," would be 20 million Python lists (1.5 GB). Arrays travel
 # as base64 strings, which hold none of these characters, so honest messages stay far below.
 MAX_ITEMS = 1_000_000
+# Most arrays (not numbers) one message may hold: an honest reply holds a few; a list of 140 000
+# arrays cost the grader seconds to decode and minutes to format. (Lists of numbers, as a sampler
+# that appends to lists returns, are bounded by MAX_ITEMS only.)
+MAX_ARRAYS = 10_000
 # Deepest nesting of sequences ``decode`` accepts (``encode`` refuses more than 8 levels).
 MAX_DEPTH = 16
 # Bound at start-up: a module that monkeypatches json later cannot break the channel for the others.
@@ -125,11 +129,18 @@ def write_message(fd: int, message: dict) -> None:
 
 
 def check_items(data: bytes) -> None:
-    """Refuse JSON text with more than MAX_ITEMS containers and items (bounds what decoding it costs)."""
+    """Refuse JSON text with more than MAX_ITEMS containers and items, or more than MAX_ARRAYS
+    arrays (bounds what decoding it, and formatting it for feedback, costs)."""
     items = data.count(b"[") + data.count(b"{") + data.count(b",")
     if items > MAX_ITEMS:
         raise ValueError(f"{items} lists, numbers or arrays in one message, more than the limit of {MAX_ITEMS}; "
                          "return numpy arrays rather than long Python lists")
+    # Arrays that are not numbers: every ``__nd__`` but those whose shape is ``[]`` as ``encode``
+    # writes it (other spellings, only in forged messages, count as arrays: refused sooner).
+    arrays = data.count(b'"__nd__"') - data.count(b'", [], "')
+    if arrays > MAX_ARRAYS:
+        raise ValueError(f"{arrays} arrays in one message, more than the limit of {MAX_ARRAYS}; "
+                         "return one numpy array rather than a long list of arrays")
 
 
 def read_exact(fd: int, n: int, deadline: float | None = None) -> bytes:
@@ -328,7 +339,8 @@ class _Child:
                 except BaseException as exc:  # a failing cell must not stop the others
                     if isinstance(exc, SystemExit):
                         pass
-                    self.notebook_errors.append(f"cell {index}: {type(exc).__name__}: {exc}")
+                    if len(self.notebook_errors) < 20:
+                        self.notebook_errors.append(f"cell {index}: {type(exc).__name__}: {str(exc)[:500]}")
             self.notebook_ns = ns
         return self.notebook_ns
 
@@ -434,11 +446,106 @@ def _writable_copy(workdir: str) -> str:
     host's disk, unbounded): work in a copy in the sandbox's private, size-limited /tmp instead."""
     if os.access(workdir, os.W_OK):
         return workdir
-    import shutil
+    return _write_files(_read_files(workdir), "/tmp", workdir)
+
+
+# Linux constants for the submission's own namespaces and mounts (ctypes: Python 3.10 has no os.unshare).
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWIPC = 0x08000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REMOUNT, _MS_BIND = 1, 2, 4, 8, 32, 4096
+_MS_REC, _MS_PRIVATE = 0x4000, 0x40000
+_PR_CAPBSET_DROP = 24
+
+
+def _libc_call(libc: Any, name: str, *args: Any) -> None:
+    import ctypes
+
+    if getattr(libc, name)(*args) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{name}: {os.strerror(errno)}")
+
+
+def _isolate_submission(identity: dict) -> str:
+    """Under root inside bubblewrap (see isolation.BubblewrapIsolation), before any student code:
+    give this submission its own IPC and mount namespaces, its own /tmp and /dev/shm (tmpfs of
+    ``tmp_bytes`` / ``shm_bytes``), SysV IPC bounded to ``sysv_bytes``, then drop every capability
+    and become ``uid``:``gid`` for good. Returns the temporary folder (/tmp).
+
+    Everything here dies with the submission's processes: the namespaces, the mounts and whatever
+    student code put in them (files, SysV segments and queues)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    _libc_call(libc, "unshare", _CLONE_NEWNS | _CLONE_NEWIPC)
+    _libc_call(libc, "mount", b"none", b"/", None, _MS_REC | _MS_PRIVATE, None)
+    # Folders of the Python installation that live in /tmp (a virtualenv there) are put back,
+    # read-only, over the new /tmp: held open now, bound again from /proc/self/fd afterwards.
+    keep = [(path, os.open(path, os.O_PATH)) for path in identity.get("keep", [])]
+    flags = _MS_NOSUID | _MS_NODEV
+    for target, size in (("/tmp", identity["tmp_bytes"]), ("/dev/shm", identity["shm_bytes"])):
+        _libc_call(libc, "mount", b"tmpfs", target.encode(), b"tmpfs", flags,
+                   f"size={int(size)},mode=1777".encode())
+    umask = os.umask(0o022)  # the folders above them must be traversable (run_autograder sets 077)
+    for path, fd in keep:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _libc_call(libc, "mount", f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None)
+        _libc_call(libc, "mount", None, path.encode(), None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags, None)
+        os.close(fd)
+    os.umask(umask)
+    tmp = "/tmp"
+    scratch = "/tmp/.sysv"
+    os.mkdir(scratch, 0o700)
+    _bound_sysv_ipc(libc, scratch, int(identity["sysv_bytes"]))
+    os.rmdir(scratch)
+    if os.path.isdir("/dev/mqueue"):  # show this namespace's POSIX queues, not the worker's
+        _libc_call(libc, "mount", b"mqueue", b"/dev/mqueue", b"mqueue", flags | _MS_NOEXEC, None)
+    for cap in range(64):  # the bounding set: no way back to any capability, even through exec
+        libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
+    os.setgroups([])
+    os.setresgid(identity["gid"], identity["gid"], identity["gid"])
+    os.setresuid(identity["uid"], identity["uid"], identity["uid"])
+    if os.getuid() == 0 or os.geteuid() == 0:
+        raise OSError("could not leave root")
+    return tmp
+
+
+def _bound_sysv_ipc(libc: Any, scratch: str, total: int) -> None:
+    """Limit SysV shared memory and message queues of this (new) IPC namespace. bubblewrap mounts
+    /proc/sys read-only, so a fresh proc is mounted for the moment in ``scratch``."""
+    proc = os.path.join(scratch, "proc")
+    os.mkdir(proc, 0o700)
+    _libc_call(libc, "mount", b"proc", proc.encode(), b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None)
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        settings = {"shmmax": total, "shmall": max(1, total // page), "shmmni": 32,
+                    "msgmni": 16, "msgmnb": 1 << 16, "msgmax": 8192}
+        for name, value in settings.items():
+            with open(os.path.join(proc, "sys", "kernel", name), "w", encoding="ascii") as fh:
+                fh.write(str(value))
+    finally:
+        libc.umount2(proc.encode(), 2)  # MNT_DETACH
+        os.rmdir(proc)
+
+
+def _read_files(folder: str) -> dict[str, bytes]:
+    """The files of ``folder`` (not its subfolders), read before the child leaves root."""
+    files = {}
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path) and not os.path.islink(path):
+            with open(path, "rb") as fh:
+                files[name] = fh.read()
+    return files
+
+
+def _write_files(files: dict[str, bytes], parent: str, workdir: str) -> str:
+    """Write ``files`` to a new folder in ``parent`` and point HOME and MPLCONFIGDIR into it."""
     import tempfile
 
-    copy = tempfile.mkdtemp(prefix="work-", dir="/tmp")
-    shutil.copytree(workdir, copy, dirs_exist_ok=True)
+    copy = tempfile.mkdtemp(prefix="work-", dir=parent)
+    for name, data in files.items():
+        with open(os.path.join(copy, name), "wb") as fh:
+            fh.write(data)
     for var in ("HOME", "MPLCONFIGDIR"):
         if os.environ.get(var, "").startswith(workdir):
             os.environ[var] = copy + os.environ[var][len(workdir):]
@@ -454,11 +561,18 @@ def serve(workdir: str) -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
-    workdir = _writable_copy(workdir)
-    sys.path.insert(0, workdir)
-    os.chdir(workdir)
     with open(os.path.join(workdir, "layout.json"), encoding="utf-8") as fh:
         layout = json.load(fh)
+    identity = layout.get("sandbox")
+    if identity:
+        files = _read_files(workdir)
+        tmp = _isolate_submission(identity)
+        os.environ["TMPDIR"] = tmp
+        workdir = _write_files(files, tmp, workdir)
+    else:
+        workdir = _writable_copy(workdir)
+    sys.path.insert(0, workdir)
+    os.chdir(workdir)
     channel = _Channel(read_fd, write_fd)
     child = _Child(channel, workdir, layout)
     import numpy  # noqa: F401  (imported before any student code, so its start-up is not charged)
@@ -570,6 +684,23 @@ def _wipe(folder: str, keep: str) -> None:
                 pass
 
 
+def _remove_sysv_objects() -> None:
+    """IPC_RMID on every SysV segment, queue and semaphore set this process may remove (its uid's)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    removers = {"shm": lambda i: libc.shmctl(i, 0, None), "msg": lambda i: libc.msgctl(i, 0, None),
+                "sem": lambda i: libc.semctl(i, 0, 0)}
+    for name, remove in removers.items():
+        try:
+            with open(f"/proc/sysvipc/{name}", encoding="ascii") as fh:
+                ids = [int(line.split()[1]) for line in fh.readlines()[1:] if line.strip()]
+        except (OSError, ValueError, IndexError):
+            continue
+        for ident in ids:
+            remove(ident)
+
+
 def zygote() -> None:
     """Serve spawn / kill / status / reset requests on the SOCK_SEQPACKET socket at fd 0."""
     import signal
@@ -635,6 +766,12 @@ def zygote() -> None:
             # That folder holds every submission's scratch folder and is writable by student code:
             # whatever a submission left there beside its own must not reach the next one.
             _wipe(root, keep=os.path.abspath(__file__))
+            # As an ordinary user the submissions share this sandbox's /dev/shm and IPC namespace
+            # (under root each has its own, gone with its processes): empty them too (SysV and POSIX).
+            _wipe("/dev/shm", keep="")
+            if os.path.isdir("/dev/mqueue"):
+                _wipe("/dev/mqueue", keep="")  # POSIX message queues
+            _remove_sysv_objects()
             reply = {"ok": True}
         else:
             for fd in fds:
@@ -644,7 +781,13 @@ def zygote() -> None:
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--zygote"]:
+    """``child.py [--zygote] [--path=FOLDER ...]``: started with ``python -I -S`` (no site, so no .pth
+    file runs), it adds the grader's site-packages folders (``--path``) to sys.path itself."""
+    options = sys.argv[1:]
+    for option in options:
+        if option.startswith("--path=") and option[7:] not in sys.path:
+            sys.path.append(option[7:])
+    if "--zygote" in options:
         zygote()
     else:
         serve(os.path.dirname(os.path.abspath(__file__)))

@@ -52,7 +52,8 @@ def format_value(x: Any, max_items: int = 12) -> str:
     if x is None:
         return "None"
     if isinstance(x, list):
-        return "(" + ", ".join(format_value(v, max_items) for v in x) + ")"
+        shown = ", ".join(format_value(v, max_items) for v in x[:max_items])
+        return "(" + shown + (f", ... {len(x)} items in all" if len(x) > max_items else "") + ")"
     arr = np.asarray(x)
     if arr.ndim == 0:
         return np.array2string(arr, precision=8)

@@ -1,6 +1,8 @@
 """Read a submission (folder, .py files, notebook, or .zip of either) into plain text files.
 
-Nothing is executed here: the loader only reads. Zips are read member by member in memory with
+Nothing is executed here: the loader only reads. Symbolic links are refused wherever a submission
+is read (the path given, anything inside a folder, members of a zip): a link could point at any
+file the grader can read, such as a root-only zip. Zips are read member by member in memory with
 path-traversal, link and zip-bomb checks; notebooks are parsed with nbformat and their code cells
 kept (except cells tagged "check" or "plot"), with IPython magics and shell lines dropped.
 """
@@ -10,12 +12,13 @@ from __future__ import annotations
 import ast
 import difflib
 import hashlib
+import os
 import stat
 import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Optional, Sequence, Union
+from typing import BinaryIO, Optional, Sequence, Union
 
 from ..errors import UserError
 from .sandbox import SubmissionFiles
@@ -47,15 +50,28 @@ class Submission:
     @property
     def digest(self) -> str:
         """SHA-256 of the content and the loader's notes: a stable identity for a submission without a
-        Gradescope id (a notebook graded instead of the stubs beside it is not the bare notebook)."""
-        h = hashlib.sha256()
+        Gradescope id (a notebook graded instead of the stubs beside it is not the bare notebook).
+
+        Every field is length-prefixed (``_field``), so no two different contents share an encoding:
+        one file holding a classmate's files joined by separators does not hash like those files.
+        """
+        h = hashlib.sha256(b"npg-submission/2")
+        h.update(_field(str(len(self.files))))
         for name in sorted(self.files):
-            h.update(name.encode() + b"\0" + self.files[name].encode() + b"\0")
-        for index, code in self.notebook_cells or []:
-            h.update(f"cell{index}".encode() + b"\0" + code.encode() + b"\0")
+            h.update(_field(name) + _field(self.files[name]))
+        cells = self.notebook_cells
+        h.update(_field("notebook" if cells is not None else "files"))
+        for index, code in cells or []:
+            h.update(_field(str(index)) + _field(code))
+        h.update(_field(str(len(self.notes))))
         for note in self.notes:  # what the loader chose or changed is part of the grade (the batch shares
-            h.update(b"note\0" + note.encode() + b"\0")  # one grade between equal digests)
+            h.update(_field(note))  # one grade between equal digests)
         return h.hexdigest()
+
+    def same_content(self, other: Submission) -> bool:
+        """Whether ``other`` holds exactly these files, notebook cells and notes (the digest's preimage)."""
+        return (self.files == other.files and self.notebook_cells == other.notebook_cells
+                and self.notes == other.notes)
 
     def sandbox_files(self) -> SubmissionFiles:
         """What the sandbox gets; ``broken`` says why a module the files may import cannot be used."""
@@ -63,6 +79,18 @@ class Submission:
                   if name.endswith(".py")}
         broken.update({name[:-3]: reason for name, reason in self.missing.items() if name.endswith(".py")})
         return SubmissionFiles(files=dict(self.files), notebook_cells=self.notebook_cells, broken=broken)
+
+
+def _field(text: str) -> bytes:
+    """``text`` as UTF-8 after its length in bytes (8 bytes, big-endian): an unambiguous encoding."""
+    data = text.encode("utf-8", "surrogatepass")
+    return len(data).to_bytes(8, "big") + data
+
+
+def refuse_link(path: Path) -> None:
+    """Raise UserError if ``path`` itself is a symbolic link (it could point anywhere on the machine)."""
+    if path.is_symlink():
+        raise UserError(f"{path}: refused a symbolic link; submit the file itself, not a link to it")
 
 
 def load_submission(paths: Union[str, Path, Sequence[Union[str, Path]]]) -> Submission:
@@ -76,6 +104,7 @@ def load_submission(paths: Union[str, Path, Sequence[Union[str, Path]]]) -> Subm
     if not paths:
         raise UserError("no submission given: pass a folder, .py files, a .ipynb notebook or a .zip")
     for p in paths:
+        refuse_link(p)
         if not p.exists():
             raise UserError(f"{p}: no such file or folder")
     entries: dict[str, bytes] = {}
@@ -92,19 +121,41 @@ def load_submission(paths: Union[str, Path, Sequence[Union[str, Path]]]) -> Subm
     return _build(source, entries)
 
 
+def _open_regular(path: Path) -> BinaryIO:
+    """Open a regular file without following a link (O_NOFOLLOW: no race between a check and the read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        refuse_link(path)
+        raise
+    fh = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        fh.close()
+        raise UserError(f"{path}: not a regular file")
+    return fh
+
+
 def _read_limited(path: Path) -> bytes:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise UserError(f"{path}: {size} bytes is larger than the {MAX_FILE_BYTES} byte limit for one file")
-    return path.read_bytes()
+    with _open_regular(path) as fh:
+        info = os.fstat(fh.fileno())
+        if info.st_size > MAX_FILE_BYTES:
+            raise UserError(f"{path}: {info.st_size} bytes is larger than the {MAX_FILE_BYTES} byte limit for one file")
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise UserError(f"{path}: larger than the {MAX_FILE_BYTES} byte limit for one file")
+    return data
 
 
 def _read_folder(folder: Path) -> dict[str, bytes]:
     """Top-level .py/.ipynb files of ``folder``, descending into a lone subfolder (e.g. from a zip)."""
     for _ in range(3):
         children = [c for c in folder.iterdir() if not c.name.startswith((".", "__MACOSX"))]
+        links = sorted(c.name for c in children if c.is_symlink())
+        if links:
+            raise UserError(f"{folder}: refused symbolic link(s) {', '.join(links[:5])}; submit the files "
+                            "themselves, not links to them")
         code = [c for c in children if c.is_file() and c.suffix.lower() in (".py", ".ipynb")]
-        dirs = [c for c in children if c.is_dir() and not c.is_symlink()]
+        dirs = [c for c in children if c.is_dir()]
         zips = [c for c in children if c.is_file() and c.suffix.lower() == ".zip"]
         if code:
             break
@@ -117,8 +168,6 @@ def _read_folder(folder: Path) -> dict[str, bytes]:
     entries = {}
     total = 0
     for c in sorted(code):
-        if c.is_symlink():
-            continue  # a link could point anywhere on the grader's machine
         data = _read_limited(c)
         total += len(data)
         if total > MAX_TOTAL_BYTES:
@@ -130,7 +179,7 @@ def _read_folder(folder: Path) -> dict[str, bytes]:
 def _read_zip(path: Path) -> dict[str, bytes]:
     """Read .py/.ipynb members of a zip safely (no traversal, links or bombs), in memory."""
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(_open_regular(path))
     except (zipfile.BadZipFile, OSError) as exc:
         raise UserError(f"{path}: not a valid zip file ({exc}); re-create it and submit again") from None
     with archive:

@@ -21,6 +21,8 @@ from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 from .runner import CheckResult, GradeReport
 
 MAX_OUTPUT_CHARS = 8_000  # per test: Gradescope pages stay readable
+# Whole results.json (Gradescope refuses big files, and batch caches each one): see clip_results.
+MAX_RESULTS_BYTES = 500_000
 
 
 def _test_method(result: CheckResult, index: str) -> Callable[[Any], None]:
@@ -75,6 +77,34 @@ def gradescope_results(report: GradeReport, stdout_visibility: str = "hidden", h
     data["output"] = summary_text(report, hidden_shown=hidden_shown)
     data["output_format"] = "text"
     data.setdefault("leaderboard", [])
+    return clip_results(data)
+
+
+def _size(data: dict) -> int:
+    return len(json.dumps(data).encode())
+
+
+def clip_results(data: dict, limit: int = MAX_RESULTS_BYTES) -> dict:
+    """Cut ``data``'s texts (each test's output, then the summary) until its JSON is at most ``limit``
+    bytes, saying so in the summary; scores and tests are kept. Returns ``data`` (changed in place)."""
+    size = _size(data)
+    if size <= limit:
+        return data
+    note = (f"\n[Results clipped: the full text was {size} bytes, more than the {limit} byte limit; "
+            "long messages were cut.]")
+    tests = [t for t in data.get("tests", []) if isinstance(t, dict)]
+    for per_test in (2_000, 500, 100, 0):
+        for test in tests:
+            for key in ("output", "name"):
+                if isinstance(test.get(key), str) and len(test[key]) > max(per_test, 200 if key == "name" else 0):
+                    test[key] = test[key][:per_test] + " [... cut]"
+        if _size(data) + len(note) <= limit:
+            break
+    output = str(data.get("output", ""))
+    room = max(0, limit - len(note) - _size({**data, "output": ""}) - 64)
+    if len(output.encode()) > room:
+        output = output.encode()[:room].decode("utf-8", "ignore") + " [... cut]"
+    data["output"] = output + note
     return data
 
 
@@ -87,7 +117,7 @@ def failure_results(message: str, partial: Optional[dict] = None) -> dict:
     data["visibility"] = "visible"
     data.setdefault("stdout_visibility", "hidden")
     data.setdefault("execution_time", 0)
-    return data
+    return clip_results(data)
 
 
 def not_gradable_results(message: str) -> dict:

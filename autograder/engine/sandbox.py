@@ -17,7 +17,6 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,7 +27,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import child as codec
-from .isolation import Isolation, detect_isolation, forget_bwrap_probe
+from .isolation import Isolation, child_command, detect_isolation, forget_bwrap_probe, options_through_pipe
 from .zygote import ZygoteError, shared_zygote
 
 CHILD_SCRIPT = Path(codec.__file__)
@@ -45,6 +44,21 @@ class Limits:
     file_bytes: int = 16 << 20  # largest file the child may write
     processes: int = 64  # processes of the sandbox user (when running as another uid)
     output_bytes: int = 20_000  # student stdout/stderr kept for feedback
+
+
+# Bounds on everything text-like taken from the child (a hostile child can send up to MAX_MESSAGE
+# bytes per reply): a grade's results stay small whatever the student's code raises or sends.
+MAX_NOTES = 20  # notes (e.g. failing notebook cells) kept per submission
+MAX_NOTE_CHARS = 1_000  # one note
+MAX_ERROR_CHARS = 4_000  # one exception text or traceback
+
+
+def clip_text(text: object, limit: int) -> str:
+    """``str(text)`` cut to ``limit`` characters, saying how much was cut."""
+    text = text if isinstance(text, str) else str(text)
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f" [... {len(text) - limit} more characters cut]"
 
 
 @dataclass
@@ -176,6 +190,9 @@ class Sandbox:
         self.limits = limits = limits or Limits()
         self.isolation = isolation or detect_isolation()
         self.hide = [Path(p) for p in hide]
+        verify_hidden = getattr(self.isolation, "verify_hidden", None)
+        if verify_hidden is not None:
+            verify_hidden(self.hide)  # user mode: refuse unless the sandbox user can open none of them
         self.zygote = shared_zygote(self.isolation, self.hide, _child_env(Path("/tmp"))) if reuse_worker else None
         root = str(self.zygote.root) if self.zygote is not None else None
         self.scratch = Path(tempfile.mkdtemp(prefix="npg-sandbox-", dir=root))
@@ -185,7 +202,8 @@ class Sandbox:
             (self.workdir / name).write_text(text, encoding="utf-8")
         # Files that do not compile or are missing: a sibling importing one gets a stand-in (the child's
         # _BrokenSiblings), so only the functions that really call into it fail.
-        layout: dict[str, Any] = {"notebook": None, "broken": dict(submission.broken)}
+        layout: dict[str, Any] = {"notebook": None, "broken": dict(submission.broken),
+                                  "sandbox": self.isolation.sandbox_identity(limits)}
         if submission.notebook_cells is not None:
             (self.workdir / "notebook_cells.json").write_text(json.dumps(submission.notebook_cells))
             layout["notebook"] = "notebook_cells.json"
@@ -200,7 +218,7 @@ class Sandbox:
         self.output_total = 0
         self.broken_modules: dict[str, CallResult] = {}
         self.imported: set[str] = set()
-        self.notes: list[str] = []
+        self.notes: list[str] = []  # at most MAX_NOTES, each at most MAX_NOTE_CHARS
         self.awaiting_ready = False
 
     # -- process management ----------------------------------------------------------------------
@@ -214,21 +232,27 @@ class Sandbox:
                 self.zygote = None  # fall back to fresh processes for the rest of this submission
         if self.proc is None:
             cmd = self.isolation.command(
-                [sys.executable, "-I", "-B", str(self.workdir / "_grader_child.py")],
+                child_command(self.workdir / "_grader_child.py"),
                 workdir=self.scratch,
                 hide=self.hide,
             )
-            popen = subprocess.Popen(
-                cmd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=str(self.workdir),
-                env=env,
-                start_new_session=True,
-                preexec_fn=self.isolation.preexec(self.limits),
-                **self.isolation.popen_kwargs(),
-            )
+            cmd, fds = options_through_pipe(cmd)
+            try:
+                popen = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    cwd=str(self.workdir),
+                    env=env,
+                    start_new_session=True,
+                    preexec_fn=self.isolation.preexec(self.limits),
+                    pass_fds=fds,
+                    **self.isolation.popen_kwargs(),
+                )
+            finally:
+                for fd in fds:
+                    os.close(fd)
             self.proc = _PopenChild(popen, self.isolation)
         # The grader never blocks on a child that stops reading: writes wait in select() with a deadline.
         os.set_blocking(self.proc.stdin.fileno(), False)
@@ -357,6 +381,7 @@ class Sandbox:
                 self.zygote.close()
         self.isolation.kill_leftovers()
         shutil.rmtree(self.scratch, ignore_errors=True)
+        self.isolation.remove_leftovers()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -415,14 +440,23 @@ class Sandbox:
             self.broken_modules[module] = failure
             return failure
         if not reply.get("ok"):
-            failure = CallResult("import", error=str(reply.get("error", "import failed")))
+            failure = CallResult("import", error=clip_text(reply.get("error", "import failed"), MAX_ERROR_CHARS))
             self.broken_modules[module] = failure
             return failure
-        for note in reply.get("notes", []):
-            if note not in self.notes:
-                self.notes.append(str(note))
+        self._add_notes(reply.get("notes"))
         self.imported.add(module)
         return None
+
+    def _add_notes(self, notes: object) -> None:
+        """Keep the child's notes within MAX_NOTES x MAX_NOTE_CHARS (a forged reply may hold a million)."""
+        if not isinstance(notes, list):
+            return
+        seen = set(self.notes)
+        for note in notes[:MAX_NOTES]:
+            note = clip_text(note, MAX_NOTE_CHARS)
+            if len(self.notes) < MAX_NOTES and note not in seen:
+                seen.add(note)
+                self.notes.append(note)
 
     def call(
         self,
@@ -453,7 +487,8 @@ class Sandbox:
         except _ChildFailed as exc:
             return CallResult(exc.kind, error=exc.message)
         if not reply.get("ok"):
-            return CallResult(str(reply.get("kind", "exception")), error=str(reply.get("error", "")))
+            return CallResult(clip_text(reply.get("kind", "exception"), 40),
+                              error=clip_text(reply.get("error", ""), MAX_ERROR_CHARS))
         try:
             value = codec.decode(reply.get("value"))
         except (ValueError, TypeError, KeyError, RecursionError) as exc:

@@ -9,8 +9,11 @@ read its /proc files), and forks one child per submission. The child closes ever
 the zygote's, sets its resource limits and serves the grader exactly like a fresh child.
 
 After each submission ``reset()`` kills every other process in the sandbox's PID namespace and
-wipes its /tmp, and the grader removes the submission's scratch folder, so the next submission
-starts as clean as in a fresh sandbox. Only the bubblewrap mode uses a zygote: without a PID
+wipes its /tmp, /dev/shm and SysV and POSIX IPC, and the grader removes the submission's scratch
+folder, so the next submission starts as clean as in a fresh sandbox. Under root the zygote stays
+root while each child gives its submission its own IPC and mount namespaces and runs it as an
+unprivileged uid (``child._isolate_submission``): it can neither signal the zygote nor leave
+anything behind. Only the bubblewrap mode uses a zygote: without a PID
 namespace leftover processes could not be found reliably, so the other modes keep fresh processes.
 """
 
@@ -23,7 +26,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import child as codec
-from .isolation import BubblewrapIsolation, Isolation
+from .isolation import BubblewrapIsolation, Isolation, child_command, options_through_pipe
 
 CHILD_SCRIPT = Path(codec.__file__)
 
@@ -49,15 +51,18 @@ class Zygote:
         os.chmod(self.root, 0o700)
         script = self.root / "_grader_zygote.py"
         shutil.copyfile(CHILD_SCRIPT, script)
-        cmd = isolation.command([sys.executable, "-I", "-B", str(script), "--zygote"], workdir=self.root,
-                                hide=self.hide, chdir=self.root)
+        cmd = isolation.command(child_command(script, "--zygote"), workdir=self.root, hide=self.hide,
+                                chdir=self.root)
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.lock = threading.Lock()
+        cmd, fds = options_through_pipe(cmd)
         try:
             self.proc = subprocess.Popen(cmd, stdin=child.fileno(), stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+                                         stderr=subprocess.DEVNULL, env=env, start_new_session=True, pass_fds=fds)
         finally:
             child.close()
+            for fd in fds:
+                os.close(fd)
         self.sock = parent
         self.sock.settimeout(30.0)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -56,7 +57,8 @@ def grade(
     report = grade_submission(
         loaded, secret=secret, identity=identity, suite_name=suite, limits=limits, isolation=isolation,
         hide=[Path(p) for p in hide] + ([Path(output).resolve().parent] if output else [])
-        + ([Path(secret_file)] if secret_file else []),  # student code must never read the secret
+        + ([Path(secret_file)] if secret_file else [])  # student code must never read the secret
+        + ([Path(os.environ["AUTOGRADER_SECRET_FILE"])] if os.environ.get("AUTOGRADER_SECRET_FILE") else []),
     )
     if note:
         report.notes.append(note)

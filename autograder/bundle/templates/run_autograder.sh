@@ -49,6 +49,19 @@ kill_sandbox_user() {
         [ "$found" = 1 ] || break
         sleep 0.1
     done
+    # What the user left behind without a process: files in shared folders, SysV IPC objects.
+    for dir in /tmp /var/tmp /dev/shm /dev/mqueue; do
+        [ -d "$dir" ] && find "$dir" -mindepth 1 -maxdepth 1 -user "$uid" -exec rm -rf -- {} + 2>/dev/null
+    done
+    if command -v ipcrm >/dev/null 2>&1; then
+        # /proc/sysvipc/{shm,msg}: id in column 2, owner's uid in column 8; sem: owner's uid in column 5.
+        for kind in shm:m:8 msg:q:8 sem:s:5; do
+            IFS=: read -r file flag column <<<"$kind"
+            [ -r "/proc/sysvipc/$file" ] || continue
+            awk -v u="$uid" -v c="$column" 'NR > 1 && $c == u { print $2 }' "/proc/sysvipc/$file" |
+                while read -r id; do ipcrm "-$flag" "$id" 2>/dev/null; done
+        done
+    fi
 }
 
 fallback_results() {
