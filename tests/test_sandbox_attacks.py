@@ -157,7 +157,7 @@ def test_notebook_cells_raising_huge_exceptions_give_a_small_results_json(tmp_pa
     cells = [f"raise ValueError('{i}' + 'x' * 3_000_000)" for i in range(20)]
     path = tmp_path / "npg.ipynb"
     path.write_text(_notebook(cells))
-    out = tmp_path / "out" / "results.json"
+    out = tmp_path / "results.json"
     report, results = grade(path, out, secret=SECRET, limits=LIMITS)
     assert len(report.notes) >= 1  # the failing cells are reported...
     assert out.stat().st_size < MAX_RESULTS_BYTES  # ...in a file far from the 60 MB of the attack
