@@ -32,8 +32,8 @@ def _run(mutant, name: str, *args):
 
 
 def test_families_split_the_operators():
-    assert set(MISTAKE_OPERATORS) == {"alias", "guard", "early_return", "loop_bounds", "stale", "confused_name",
-                                      "ignored_param"}
+    assert set(MISTAKE_OPERATORS) == {"alias", "guard", "early_return", "loop_bounds", "broadcast", "stale",
+                                      "confused_name", "ignored_param"}
     assert {o for o, f in FAMILIES.items() if f == "student"} == set(MISTAKE_OPERATORS)
     assert set(FAMILIES) == set(OPERATORS)
     assert Counter(FAMILIES.values())["syntax"] == 8
@@ -135,7 +135,8 @@ def test_early_return_puts_the_final_return_inside_each_loop():
 
 def test_loop_bounds_are_off_by_one_both_ways():
     pairs = _pairs(LOOP, "loop_bounds")
-    assert pairs == {
+    assert ("s = s + xs[i]", "s = s + xs[i - 1]") in pairs  # the loop index, see below
+    assert {(o, n) for o, n in pairs if "range" in n} == {
         ("for i in range(n):", "for i in range(n - 1):"),
         ("for i in range(n):", "for i in range(1, n):"),
         ("for i in range(n):", "for i in range(n + 1):"),
@@ -143,6 +144,38 @@ def test_loop_bounds_are_off_by_one_both_ways():
         ("for j in range(start, n):", "for j in range(start + 1, n):"),
         ("for j in range(start, n):", "for j in range(start, n + 1):"),
     }
+
+
+def test_loop_index_off_by_one():
+    source = """
+    def trajectory(x0, steps):
+        # BEGIN SOLUTION
+        xs = [x0] * (steps + 1)
+        for i in range(steps):
+            xs[i + 1] = xs[i] + 1
+        return xs
+        # END SOLUTION
+    """
+    pairs = {(o, n) for o, n in _pairs(source, "loop_bounds") if "range" not in n}
+    assert pairs == {("xs[i + 1] = xs[i] + 1", "xs[i] = xs[i] + 1"),
+                     ("xs[i + 1] = xs[i] + 1", "xs[i + 1] = xs[i - 1] + 1")}
+
+
+def test_broadcast_moves_the_new_axis():
+    import numpy as np
+
+    source = """
+    def weights(d, pi):
+        # BEGIN SOLUTION
+        return d[:, None] * pi
+        # END SOLUTION
+    """
+    (mutant,) = _mutants(source, "broadcast")
+    assert mutant.mutated == "return d[None, :] * pi"
+    d, square = np.array([0.25, 0.75]), np.full((2, 2), 0.5)
+    assert not np.allclose(_run(mutant, "weights", d, square), d[:, None] * square)  # silently wrong if S == A
+    with pytest.raises(ValueError):
+        _run(mutant, "weights", d, np.full((2, 3), 1 / 3))  # and a shape error otherwise
 
 
 STALE = """

@@ -18,7 +18,10 @@ operator          what it writes
                   ``np.allclose(g, 0)`` / ``np.linalg.norm(g) < 1e-8`` instead of its test
 ``early_return``  the function's final ``return`` inside the loop (after one iteration)
 ``loop_bounds``   ``range(n)`` -> ``range(n - 1)``, ``range(1, n)``, ``range(n + 1)``
-                  (and the same for ``range(a, b)``)
+                  (and the same for ``range(a, b)``); an index off by one in the loop
+                  (``x[i]`` -> ``x[i - 1]``, ``x[i + 1]`` -> ``x[i]``)
+``broadcast``     a new axis in the wrong place (``d[:, None] * pi`` -> ``d[None, :] * pi``):
+                  right when the two axes have the same length, wrong otherwise
 ``stale``         a value from the previous iteration: two dependent statements swapped, a
                   loop-carried update (``rr = rr_new``) dropped, ``x[i]`` -> ``x[0]``
 ``confused_name`` a name read as its look-alike bound before it (``theta`` <-> ``theta0``,
@@ -45,7 +48,8 @@ MISTAKE_OPERATORS: dict[str, str] = {
     "alias": "an argument aliased or updated in place",
     "guard": "a threshold guard (allclose, < 1e-8) instead of an exact test",
     "early_return": "the final return inside the loop",
-    "loop_bounds": "a loop bound off by one",
+    "loop_bounds": "a loop bound or loop index off by one",
+    "broadcast": "a new axis in the wrong place (broadcasting along the wrong axis)",
     "stale": "a stale value from the previous iteration",
     "confused_name": "a name confused with its look-alike",
     "ignored_param": "a parameter replaced by its default",
@@ -285,6 +289,43 @@ def _op_loop_bounds(view: FunctionView) -> Iterator[Edit]:
             edit = view.replace_span(node.iter, new, f"loop bound off by one: {view.seg(node.iter)} -> {new}")
             if edit:
                 yield edit
+        if not isinstance(node.target, ast.Name):
+            continue
+        index = node.target.id
+        for sub in ast.walk(node):  # an index off by one: x[i] -> x[i - 1], x[i + 1] -> x[i]
+            if not (isinstance(sub, ast.Subscript) and view.inside(sub)):
+                continue
+            key = sub.slice
+            if isinstance(key, ast.Name) and key.id == index:
+                new = f"{index} - 1"
+            elif (isinstance(key, ast.BinOp) and isinstance(key.op, (ast.Add, ast.Sub))
+                  and isinstance(key.left, ast.Name) and key.left.id == index):
+                new = index
+            else:
+                continue
+            edit = view.replace_span(key, new, f"index off by one: {view.seg(sub)} -> {view.seg(sub.value)}[{new}]")
+            if edit:
+                yield edit
+
+
+def _op_broadcast(view: FunctionView) -> Iterator[Edit]:
+    for node, _ in view.nodes:
+        if not (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple)):
+            continue
+        items = [view.seg(e) for e in node.slice.elts]
+        new_axes = [i for i, e in enumerate(node.slice.elts) if isinstance(e, ast.Constant) and e.value is None]
+        if len(new_axes) != 1:
+            continue
+        axis = new_axes[0]
+        for j in range(len(items)):  # the new axis in another place: broadcasting along the wrong axis
+            if j == axis:
+                continue
+            moved = [x for i, x in enumerate(items) if i != axis]
+            moved.insert(j, "None")
+            new = f"{view.seg(node.value)}[{', '.join(moved)}]"
+            edit = view.replace_span(node, new, f"new axis in the wrong place: {view.seg(node)} -> {new}")
+            if edit:
+                yield edit
 
 
 def _op_stale(view: FunctionView) -> Iterator[Edit]:
@@ -360,6 +401,7 @@ _MISTAKE_FUNCTIONS: dict[str, Callable[[FunctionView], Iterator[Edit]]] = {
     "guard": _op_guard,
     "early_return": _op_early_return,
     "loop_bounds": _op_loop_bounds,
+    "broadcast": _op_broadcast,
     "stale": _op_stale,
     "confused_name": _op_confused_name,
     "ignored_param": _op_ignored_param,
