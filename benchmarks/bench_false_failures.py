@@ -1,14 +1,15 @@
 """False failures of correct submissions over many submission ids (a script, not a test).
 
 Run: ``python benchmarks/bench_false_failures.py [-n 2000] [-j JOBS] [--start 900000] [--variant NAME]
-[--full] [--json OUT]``
+[--disjoint] [--full] [--json OUT]``
 
 Hidden cases are random MDPs seeded by HMAC(secret, submission id), so a check whose tolerance is
 too tight for round-off fails a correct submission for a few ids only. This script grades every
 correct submission of the catalogue (``tests/submissions/correct.py``: the reference and its
 correct-but-different variants: loops, scipy, float32, rollout sampler, lstsq, a null-space
 direction, a relative CG stop, an eigh pseudo-inverse, NPG with its own helpers, numpy's default
-pinv cut-off) under the ids ``start .. start + n - 1`` with the development secret, and prints,
+pinv cut-off) under the ids ``start .. start + n - 1`` (with ``--disjoint``, variant k under its
+own ``n`` ids from ``start + k n``) with the development secret, and prints,
 per variant, the ids graded, the false failures (ids below full marks, with the failing checks),
 the time taken and the throughput. The exit status is 1 if any id of any variant is below full
 marks.
@@ -116,14 +117,19 @@ def grade_chunk(variant: str, ids: Sequence[int], full: bool = False) -> dict[st
 
 
 def run(variants: Sequence[str], ids: Sequence[int], jobs: int, full: bool = False,
-        chunk: int = CHUNK) -> dict[str, dict[str, Any]]:
+        chunk: int = CHUNK, disjoint: bool = False) -> dict[str, dict[str, Any]]:
     """Grade every variant under every id, ``jobs`` processes in parallel.
 
-    Returns ``{variant: {"graded", "failures": {id: [checks]}, "seconds" (summed over jobs),
-    "cross_checked", "errors": [...]}}``.
+    With ``disjoint``, variant number k is graded under ``ids`` shifted by ``k * len(ids)`` instead,
+    so that the variants together meet ``len(variants) * len(ids)`` different hidden-case draws.
+
+    Returns ``{variant: {"ids": [first, last], "graded", "failures": {id: [checks]}, "seconds"
+    (summed over jobs), "cross_checked", "errors": [...]}}``.
     """
-    tasks = [(v, list(ids[i:i + chunk])) for v in variants for i in range(0, len(ids), chunk)]
-    totals = {v: {"graded": 0, "failures": {}, "seconds": 0.0, "cross_checked": 0, "errors": []} for v in variants}
+    own = {v: [i + (k * len(ids) if disjoint else 0) for i in ids] for k, v in enumerate(variants)}
+    tasks = [(v, own[v][i:i + chunk]) for v in variants for i in range(0, len(ids), chunk)]
+    totals = {v: {"ids": [own[v][0], own[v][-1]], "graded": 0, "failures": {}, "seconds": 0.0, "cross_checked": 0,
+                  "errors": []} for v in variants}
     # One BLAS thread per worker: the workers are the parallelism (as in autograder batch).
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
@@ -145,8 +151,8 @@ def run(variants: Sequence[str], ids: Sequence[int], jobs: int, full: bool = Fal
 
 
 def _table(totals: dict[str, dict[str, Any]], wall: float, jobs: int) -> str:
-    lines = [f"{'variant':<18} {'ids':>6} {'false failures':>14} {'worker s':>9} {'ids/s/worker':>12}  failing checks",
-             "-" * 100]
+    lines = [f"{'variant':<18} {'first id':>8} {'ids':>6} {'false failures':>14} {'worker s':>9} {'ids/s/worker':>12}  "
+             "failing checks", "-" * 100]
     for name, t in totals.items():
         checks: dict[str, int] = {}
         for failed in t["failures"].values():
@@ -154,8 +160,8 @@ def _table(totals: dict[str, dict[str, Any]], wall: float, jobs: int) -> str:
                 checks[c] = checks.get(c, 0) + 1
         where = "; ".join(f"{c} ({k})" for c, k in sorted(checks.items(), key=lambda x: -x[1])) or "-"
         rate = t["graded"] / t["seconds"] if t["seconds"] else 0.0
-        lines.append(f"{name:<18} {t['graded']:>6} {len(t['failures']):>14} {t['seconds']:>9.1f} {rate:>12.1f}  "
-                     f"{where}")
+        lines.append(f"{name:<18} {t['ids'][0]:>8} {t['graded']:>6} {len(t['failures']):>14} "
+                     f"{t['seconds']:>9.1f} {rate:>12.1f}  {where}")
         for identity, failed in list(t["failures"].items())[:5]:
             lines.append(f"{'':<18} id {identity}: {', '.join(failed)}")
         if len(t["failures"]) > 5:
@@ -179,6 +185,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="only this correct submission (repeatable; default all)")
     parser.add_argument("--full", action="store_true", help="a whole grade_submission per id (slower)")
     parser.add_argument("--chunk", type=int, default=CHUNK, help=f"ids per job (default {CHUNK})")
+    parser.add_argument("--disjoint", action="store_true",
+                        help="give each variant its own n ids (start + k n ..): more different MDPs in all")
     parser.add_argument("--json", metavar="OUT", help="also write the per-variant results as JSON")
     args = parser.parse_args(argv)
     if args.n < 1 or args.jobs < 1 or args.chunk < 1:
@@ -187,15 +195,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ids = list(range(args.start, args.start + args.n))
 
     t0 = time.perf_counter()
-    totals = run(variants, ids, args.jobs, args.full, args.chunk)
+    totals = run(variants, ids, args.jobs, args.full, args.chunk, args.disjoint)
     wall = time.perf_counter() - t0
-    print(f"ids {ids[0]}..{ids[-1]} ({len(ids)} per variant), development secret, "
+    last = ids[-1] + (len(ids) * (len(variants) - 1) if args.disjoint else 0)
+    print(f"ids {ids[0]}..{last} ({len(ids)} per variant{', disjoint' if args.disjoint else ''}), development secret, "
           f"{'full grades' if args.full else 'public checks once per chunk, hidden checks per id'}")
     print(_table(totals, wall, args.jobs))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"ids": [ids[0], ids[-1]], "wall_seconds": round(wall, 2),
+        Path(args.json).write_text(json.dumps({"ids": [ids[0], last], "wall_seconds": round(wall, 2),
                                                "jobs": args.jobs, "full": args.full, "variants": totals},
                                               indent=1), encoding="utf-8")
     bad = any(t["failures"] or t["errors"] for t in totals.values())
