@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
 
 from ..errors import UserError
-from .mutants import OPERATORS, Mutant, generate_mutants, mutant_files
+from .mutants import FAMILIES, OPERATORS, Mutant, generate_mutants, mutant_files
 
 __all__ = ["AUDIT_IDENTITY", "AUDIT_SECRET", "AuditReport", "MutantResult", "run_audit", "extra_submissions"]
 
 AUDIT_SECRET = b"autograder-audit: fixed secret so that audits are reproducible"
 AUDIT_IDENTITY = "audit"
 STATUSES = ("killed", "survived", "equivalent", "error")
+FAMILY_TITLES = {"syntax": "syntax operators", "student": "student-mistake operators"}
 SUBMISSION_SUFFIXES = (".zip", ".ipynb", ".py")
 
 
@@ -61,6 +62,11 @@ class MutantResult:
     def diff(self) -> str:
         return f"- {self.original}\n+ {self.mutated}"
 
+    @property
+    def family(self) -> str:
+        """The operator's family: "syntax" or "student" (see :data:`FAMILIES`); "extra" for hand-written ones."""
+        return FAMILIES.get(self.operator, "extra")
+
 
 @dataclass
 class AuditReport:
@@ -83,6 +89,11 @@ class AuditReport:
     def score(self) -> Optional[float]:
         """killed / (killed + survived) over generated mutants (equivalent ones excluded); None if none."""
         return self._score(self.results)
+
+    def family_scores(self) -> dict[str, dict[str, Any]]:
+        """``summary`` per operator family ("syntax", "student"), for the families in this audit."""
+        return {family: self.summary([r for r in self.results if r.family == family])
+                for family in FAMILY_TITLES if any(r.family == family for r in self.results)}
 
     @property
     def survivors(self) -> list[MutantResult]:
@@ -119,7 +130,9 @@ class AuditReport:
             "jobs": self.jobs,
             "isolation": self.isolation,
             "operators": {name: OPERATORS[name] for name in self.operators},
+            "operator_families": {name: FAMILIES[name] for name in self.operators},
             "overall": self.summary(),
+            "per_family": self.family_scores(),
             "per_part": self.by("part"),
             "per_operator": self.by("operator"),
             "extras": self.summary(self.extras) if self.extras else None,
@@ -130,6 +143,7 @@ class AuditReport:
 
 def _result_json(r: MutantResult) -> dict[str, Any]:
     out = asdict(r)
+    out["family"] = r.family
     out["names_mistake"] = r.names_mistake
     out["seconds"] = round(r.seconds, 3)
     return out

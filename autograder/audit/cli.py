@@ -1,7 +1,9 @@
 """Audit the grading suite by mutation analysis before releasing the assignment.
 
-Generates mutants of every student function in solutions/ (operator changes, constants, swapped
-arguments, dropped terms, axes and transposes, negations, library swaps), grades each with the
+Generates mutants of every student function in solutions/ (syntax operators: operator changes,
+constants, swapped arguments, dropped terms, axes and transposes, negations, library swaps; and
+student-mistake operators: aliasing and in-place updates, threshold guards, early returns, loop
+bounds, stale values, confused names, ignored parameters), grades each with the
 same sandbox and suite as `autograder grade`, in parallel, and reports which the suite kills,
 which survive (with their one-line diff and the cases they passed) and which are probably
 equivalent to the reference. Writes OUTDIR/audit.json and OUTDIR/audit.html.
@@ -29,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only mutants of this student function (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit without grading")
     parser.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
-                        help="exit with status 1 if the mutation score is below SCORE (e.g. 0.95)")
+                        help="exit with status 1 if the mutation score of either operator family (syntax, "
+                             "student mistakes) is below SCORE (e.g. 0.95)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +69,11 @@ def run(args: argparse.Namespace) -> int:
         bar[0].finish()
     print(terminal_table(report))
     print(f"Reports written to {args.output}/audit.json and {args.output}/audit.html")
-    if args.fail_under is not None and (report.score is None or report.score < args.fail_under):
-        print(f"mutation score below {args.fail_under}", file=sys.stderr)
-        return 1
+    if args.fail_under is not None:
+        scores = {family: s["mutation_score"] for family, s in report.family_scores().items()}
+        low = [family for family, score in scores.items() if score is None or score < args.fail_under]
+        if low or not scores:
+            print(f"mutation score below {args.fail_under} for the {', '.join(low) or 'generated'} operators",
+                  file=sys.stderr)
+            return 1
     return 0

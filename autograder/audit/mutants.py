@@ -29,6 +29,11 @@ A mutant's source is the reference file with the mutated node's text replaced by
 ``ast.unparse`` of the new node (parenthesised when precedence needs it), so comments and layout
 elsewhere are kept and the diff is one line. Mutants whose modules unparse identically are kept
 once.
+
+These are the *syntax* operators (family ``"syntax"``). The *student-mistake* operators of
+:mod:`autograder.audit.mistakes` (family ``"student"``: aliasing and in-place updates, threshold
+guards, early returns, loop bounds, stale values, confused names, ignored parameters) rewrite up
+to two whole lines; the audit reports a mutation score for each family.
 """
 
 from __future__ import annotations
@@ -40,8 +45,10 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
 from ..demo.samples import STUDENT_FILES, reference_folder, student_source
+from .mistakes import MISTAKE_OPERATORS, FunctionView, mistake_edits
 
-__all__ = ["OPERATORS", "Mutant", "generate_mutants", "mutant_files", "solution_blocks"]
+__all__ = ["FAMILIES", "OPERATORS", "Mutant", "generate_mutants", "mutant_files", "mutants_of_source",
+           "solution_blocks"]
 
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
@@ -55,7 +62,10 @@ OPERATORS: dict[str, str] = {
     "axis": "reduction axis changed or transpose dropped",
     "negate": "negation added or removed",
     "library": "library call swapped",
+    **MISTAKE_OPERATORS,
 }
+# family of each operator: "syntax" (one token changed) or "student" (a student's own kind of mistake)
+FAMILIES: dict[str, str] = {name: ("student" if name in MISTAKE_OPERATORS else "syntax") for name in OPERATORS}
 
 
 @dataclass(frozen=True)
@@ -423,10 +433,53 @@ def _changed_lines(source: str, mutated: str, node: ast.AST) -> tuple[str, str]:
     return " ".join(s.strip() for s in old[first:last]), " ".join(s.strip() for s in new[first:last_new])
 
 
-def _mutants_of_file(path: Path, operators: Sequence[str]) -> list[Mutant]:
-    source = path.read_text(encoding="utf-8")
+def mutants_of_source(source: str, name: str, operators: Optional[Sequence[str]] = None) -> list[Mutant]:
+    """The mutants of module ``name`` (e.g. ``"npg.py"``) whose text is ``source``, by ``operators``
+    (default all), in operator-family, line and operator order; not yet deduplicated."""
+    operators = list(operators or OPERATORS)
+    path = Path(name)
     tree = ast.parse(source)
     blocks = solution_blocks(source, tree)
+    out = _syntax_mutants(source, tree, blocks, path, [o for o in operators if FAMILIES[o] == "syntax"])
+    out += _mistake_mutants(source, tree, blocks, path, [o for o in operators if FAMILIES[o] == "student"])
+    return out
+
+
+def _mistake_mutants(source: str, tree: ast.Module, blocks: dict[str, tuple[int, int]], path: Path,
+                     operators: Sequence[str]) -> list[Mutant]:
+    """Mutants of the student-mistake operators: whole lines of a solution block rewritten."""
+    lines = source.splitlines(keepends=True)
+    original_dump = ast.dump(tree)
+    out: list[Mutant] = []
+    for fn in tree.body:
+        if not isinstance(fn, ast.FunctionDef) or fn.name not in blocks:
+            continue
+        view = FunctionView(fn, blocks[fn.name], source)
+        for operator in operators:
+            for k, edit in enumerate(mistake_edits(operator, view)):
+                lo, hi = blocks[fn.name]
+                if not (lo <= edit.first <= edit.last <= hi):
+                    continue
+                new_lines = lines[: edit.first - 1] + [t + "\n" for t in edit.lines] + lines[edit.last:]
+                text = "".join(new_lines)
+                try:
+                    if ast.dump(ast.parse(text)) == original_dump:
+                        continue
+                except SyntaxError:
+                    continue
+                before = " | ".join(t.strip() for t in source.splitlines()[edit.first - 1: edit.last])
+                after = " | ".join(t.strip() for t in edit.lines)
+                out.append(Mutant(
+                    id=f"{path.stem}.{fn.name}:{edit.first}:{operator}:{k}",
+                    file=path.name, function=fn.name, operator=operator, description=edit.description,
+                    line=edit.first, original=before, mutated=after, source=text,
+                ))
+    return out
+
+
+def _syntax_mutants(source: str, tree: ast.Module, blocks: dict[str, tuple[int, int]], path: Path,
+                    operators: Sequence[str]) -> list[Mutant]:
+    """Mutants of the syntax operators: one AST node of a solution block replaced."""
     nodes = _preorder(tree)
     seg = _Source(source)
     original_dump = ast.dump(tree)
@@ -484,7 +537,7 @@ def generate_mutants(
     seen: set[str] = set()
     out: list[Mutant] = []
     for name in files:
-        for mutant in _mutants_of_file(Path(folder) / name, operators):
+        for mutant in mutants_of_source((Path(folder) / name).read_text(encoding="utf-8"), name, operators):
             if functions and mutant.function not in functions:
                 continue
             key = mutant.file + "\0" + ast.dump(ast.parse(mutant.source))

@@ -3,15 +3,24 @@
 A survivor passed every check of the suite. It is *probably equivalent* when, in addition, every
 student function gives the reference's output on the probes below: the suite's structures (the
 lecture example, an unreachable state with a masked action, a sampler chain, singular and zero
-Fisher matrices, zero gradients) and random MDPs with seeds the suite does not use. The mutant's
-code runs in the same sandbox as a grade (never in this process); the reference is called here.
+Fisher matrices, zero gradients), small but non-zero gradients (|g| ~ 1e-6 and 1e-12 for the
+scale-invariant trust-region step; |g| ~ 1e-5 with tol = 1e-30 for CG) and random MDPs with seeds
+the suite does not use. The mutant's code runs in the same sandbox as a grade (never in this
+process); the reference is called here.
 
 Outputs are compared with a tight tolerance (rtol 1e-9, atol 1e-12 times the output's scale),
-except where docs/conventions.md defines correctness through invariants: NPG directions and steps through
-``F v`` and ``g . v`` (``v`` is not unique when F is singular), trajectories through the policies
-on reachable states and the objectives. The sampler must give the reference's exact draws for
-the same seed, or draws that a G-test cannot tell from ``d^theta(s) pi_theta(a|s)`` (p > 0.01 on
-every probe with 20,000 draws).
+except where docs/conventions.md and the README
+("How grading works") defines correctness through invariants: NPG
+directions and steps through ``F v`` and ``g . v`` (``v`` is not unique when F is singular),
+trajectories through the policies on reachable states and the objectives. The sampler must give
+the reference's exact draws for the same seed, or draws that a G-test cannot tell from
+``d^theta(s) pi_theta(a|s)`` (p > 0.01 on every probe with 20,000 draws).
+
+A mutant must also leave its arguments alone: after each probe the same call runs again through a
+small harness module placed next to the mutant's files in the sandbox, which compares every
+argument (arrays by content, MDPs and policies by their arrays) before and after the call. A
+mutant that returns the right values but changes the caller's ``g`` or ``policy.phi`` in place is
+not equivalent.
 """
 
 from __future__ import annotations
@@ -195,11 +204,19 @@ def build_probes(seeds: tuple[int, ...] = PROBE_SEEDS) -> list[Probe]:
             x = ref_npg.conjugate_gradient(lambda v, F=F: F @ v, g, iters=iters)
             add("conjugate_gradient", f"seed {seed}: iters = {iters}", (FVP(F), g), x, kwargs={"iters": iters}, fvp=F)
     zF = _spd(np.random.default_rng(1), 3)
+    gs = 1e-5 * np.array([0.3, -0.2, 0.1])  # r^T r ~ 1e-11 from the start: only tol may stop CG
+    add("conjugate_gradient", "|g| ~ 1e-5, tol = 1e-30", (FVP(zF), gs),
+        ref_npg.conjugate_gradient(lambda v: zF @ v, gs, iters=3, tol=1e-30), kwargs={"iters": 3, "tol": 1e-30},
+        fvp=zF)
     e1 = np.array([1.0, 0.0, 0.0])  # r^T r = 1 exactly at the start: a special value must not stop CG
     add("conjugate_gradient", "g = e1", (FVP(zF), e1), ref_npg.conjugate_gradient(lambda v: zF @ v, e1, iters=3),
         kwargs={"iters": 3}, fvp=zF)
     add("conjugate_gradient", "g = 0", (FVP(zF), np.zeros(3)), np.zeros(3), kwargs={"iters": 4}, fvp=zF)
     add("trust_region_step", "g = 0", (zF, np.zeros(3), 0.01), np.zeros(3))
+    for scale in (1e-6, 1e-12):  # small but non-zero: the step is scale-invariant, a guard must not fire
+        gs = scale * np.array([0.3, -0.2, 0.1])
+        add("trust_region_step", f"|g| ~ {scale:g}", (zF, gs, 0.01), ref_npg.trust_region_step(zF, gs, 0.01),
+            _direction_same(zF, gs))
     add("npg_direction", "F = 0, g = 0", (np.zeros((1, 1)), np.zeros(1)), np.zeros(1))
 
     for i, (label, mdp, policy, theta) in enumerate(mdps):
@@ -246,6 +263,8 @@ def probe_submission(
         _PROBES = build_probes()
     modules = {p.name: p.module for p in PARTS}
     functions = {p.name: p.func for p in PARTS}
+    harness = INPUT_CHECK_SOURCE + f"\nFUNCTIONS = {[(p.module, p.func) for p in PARTS]!r}\n"
+    files = SubmissionFiles({**files.files, f"{INPUT_CHECK_MODULE}.py": harness}, files.notebook_cells)
     with Sandbox(files, mdp_source(), limits or Limits(), isolation, [reference_folder()]) as box:
         for n, probe in enumerate(_PROBES, start=1):
             result = box.call(modules[probe.part], functions[probe.part], probe.args, probe.kwargs,
@@ -254,4 +273,80 @@ def probe_submission(
                 return False, f"{probe.part} ({probe.label}): {result.kind}: {result.error.splitlines()[-1:]}", n
             if not probe.same(result.value, probe.expected):
                 return False, f"{probe.part} ({probe.label}): output differs from the reference", n
+            # The same call again through the harness: did it change the caller's arguments?
+            index = [p.name for p in PARTS].index(probe.part)
+            flags = box.call(INPUT_CHECK_MODULE, "changed_arguments", (index, *probe.args), probe.kwargs,
+                             fvp_matrix=probe.fvp)
+            changed = _changed_names(probe, flags.value) if flags.ok else []
+            if changed:
+                return False, (f"{probe.part} ({probe.label}): modifies its argument(s) {', '.join(changed)} in "
+                               "place (the output is right, the caller's data is not)"), n
     return True, "", len(_PROBES)
+
+
+# A harness module added to the mutant's files for the probes. It runs in the sandbox next to the
+# student's modules, calls one student function (by its index in PARTS: strings cannot be
+# arguments) on the arguments as decoded in the child, and reports, per argument, whether the call
+# changed it (arrays by content, MDPs and policies by their arrays). Generators (consumed on
+# purpose) and callables (the Fisher-vector product) are skipped.
+INPUT_CHECK_MODULE = "_audit_inputs"
+INPUT_CHECK_SOURCE = '''"""Audit probe harness: which arguments does a call modify in place?"""
+import copy
+import importlib
+
+import numpy as np
+
+
+def _snapshot(value, depth=0):
+    if isinstance(value, np.ndarray):
+        return ("array", value.copy())
+    if isinstance(value, (np.random.Generator, type(None))) or callable(value) or depth > 3:
+        return ("skip", None)
+    if isinstance(value, (list, tuple)):
+        return ("seq", [_snapshot(v, depth + 1) for v in value])
+    if hasattr(value, "__dict__"):
+        return ("object", {k: _snapshot(v, depth + 1) for k, v in sorted(vars(value).items())})
+    return ("value", copy.deepcopy(value))
+
+
+def _same(value, snap, depth=0):
+    kind, old = snap
+    if kind == "skip":
+        return True
+    if kind == "array":
+        return (isinstance(value, np.ndarray) and value.shape == old.shape and value.dtype == old.dtype
+                and bool(np.array_equal(value, old, equal_nan=True)))
+    if kind == "seq":
+        return isinstance(value, (list, tuple)) and len(value) == len(old) and all(
+            _same(v, s, depth + 1) for v, s in zip(value, old))
+    if kind == "object":
+        now = vars(value) if hasattr(value, "__dict__") else {}
+        return set(now) == set(old) and all(_same(now[k], s, depth + 1) for k, s in old.items())
+    try:
+        return bool(value == old)
+    except Exception:
+        return False
+
+
+def changed_arguments(index, *args, **kwargs):
+    """1.0 for each positional then keyword argument (in order) that the call of FUNCTIONS[index]
+    (module, function) changed, else 0.0."""
+    module, func = FUNCTIONS[int(index)]
+    function = getattr(importlib.import_module(module), func)
+    values = list(args) + list(kwargs.values())
+    snaps = [_snapshot(v) for v in values]
+    function(*args, **kwargs)
+    return np.array([0.0 if _same(v, s) else 1.0 for v, s in zip(values, snaps)])
+'''
+
+
+def _changed_names(probe: Probe, flags: Any) -> list[str]:
+    """The names of the arguments that ``flags`` (from the harness) marks as changed."""
+    import inspect
+
+    reference = {"kl": ref_kl, "fisher": ref_fisher, "npg": ref_npg}
+    part = next(p for p in PARTS if p.name == probe.part)
+    params = list(inspect.signature(getattr(reference[part.module], part.func)).parameters)
+    names = params[:len(probe.args)] + list(probe.kwargs)
+    values = np.asarray(flags, dtype=float).ravel()
+    return [name for name, flag in zip(names, values) if flag > 0]

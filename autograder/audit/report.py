@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..fileio import write_json_atomic, write_text_atomic
-from .api import AuditReport, MutantResult
-from .mutants import OPERATORS
+from .api import FAMILY_TITLES, AuditReport, MutantResult
+from .mutants import FAMILIES, OPERATORS
 
 __all__ = ["terminal_table", "write_reports", "html_report"]
 
@@ -34,7 +34,9 @@ def terminal_table(report: AuditReport, survivors: int = 50) -> str:
     total = report.summary()
     lines = _table("part", report.by("part"), total)
     lines.append("")
-    lines += _table("operator", report.by("operator"), total)
+    lines += _table("operator", {f"{name} ({FAMILIES[name]})": s for name, s in report.by("operator").items()}, total)
+    lines.append("")
+    lines += _table("operator family", {FAMILY_TITLES[f]: s for f, s in report.family_scores().items()}, total)
     lines.append("")
     lines.append("score = killed / (killed + survived), equivalent mutants excluded; named = share of killed "
                  "mutants whose feedback names a catalogued mistake.")
@@ -57,6 +59,9 @@ def terminal_table(report: AuditReport, survivors: int = 50) -> str:
     for r in report.errors:
         lines.append(f"ERROR {r.id}: {r.error}")
     lines.append("")
+    for family, s in report.family_scores().items():
+        lines.append(f"Mutation score, {FAMILY_TITLES[family]}: {_pct(s['mutation_score'])} ({s['killed']} killed, "
+                     f"{s['survived']} survived, {s['equivalent']} probably equivalent, of {s['mutants']} mutants)")
     lines.append(f"Mutation score: {_pct(total['mutation_score'])} ({total['killed']} killed, {total['survived']} "
                  f"survived, {total['equivalent']} probably equivalent, of {total['mutants']} mutants) in "
                  f"{report.seconds:.1f} s with {report.jobs} jobs (sandbox: {report.isolation or '-'}).")
@@ -123,9 +128,16 @@ def html_report(report: AuditReport) -> str:
         f"survived, {total['equivalent']} probably equivalent, {total['error']} errors, of {total['mutants']} "
         f"generated mutants. {_pct(total['named_mistake_share'])} of killed mutants get feedback naming a "
         f"catalogued mistake. {report.seconds:.1f} s with {report.jobs} jobs (sandbox: {e(report.isolation)}).</p>",
+        "<p>" + "; ".join(f"{e(FAMILY_TITLES[f])}: <b>{_pct(s['mutation_score'])}</b> ({s['killed']} killed, "
+                          f"{s['survived']} survived, {s['equivalent']} probably equivalent)"
+                          for f, s in report.family_scores().items()) + "</p>",
+        "<h2>Per operator family</h2>",
+        _summary_table("family", {FAMILY_TITLES[f]: s for f, s in report.family_scores().items()}, total),
         "<h2>Per part</h2>", _summary_table("part", report.by("part"), total),
-        "<h2>Per operator</h2>", _summary_table("operator", report.by("operator"), total),
-        "<ul>" + "".join(f"<li><code>{e(k)}</code>: {e(v)}</li>" for k, v in OPERATORS.items()
+        "<h2>Per operator</h2>",
+        _summary_table("operator", {f"{name} ({FAMILIES[name]})": s for name, s in report.by("operator").items()},
+                       total),
+        "<ul>" + "".join(f"<li><code>{e(k)}</code> ({e(FAMILIES[k])}): {e(v)}</li>" for k, v in OPERATORS.items()
                          if k in report.operators) + "</ul>",
     ]
     survivors = report.survivors
