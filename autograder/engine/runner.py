@@ -182,7 +182,8 @@ def _fold_import_failures(report: GradeReport, broken: dict) -> None:
         error = getattr(failure, "error", "") or ""
         name = f"{module}.py"
         syntax = report.submission.syntax_errors.get(name)
-        detail = syntax or error
+        outside = _missing_module_line(error) if error and not syntax else None
+        detail = syntax or outside or error  # a module outside the student environment: one line, no traceback
         if not detail.strip():
             continue
         # "kl.py, line 70: SyntaxError: invalid syntax", or the traceback's last line
@@ -190,7 +191,7 @@ def _fold_import_failures(report: GradeReport, broken: dict) -> None:
         if missing:  # the loader's note already says so
             headline = f"{name} {missing}"
         else:
-            headline = syntax.splitlines()[0] if syntax else f"{name}: {detail.strip().splitlines()[-1]}"
+            headline = syntax.splitlines()[0] if syntax else outside or f"{name}: {detail.strip().splitlines()[-1]}"
             report.notes.append(f"{name} could not be imported, so none of its functions ran:\n{detail}")
         report.import_failures.append(headline)
         if not error:
@@ -199,6 +200,14 @@ def _fold_import_failures(report: GradeReport, broken: dict) -> None:
             if not r.outcome.passed and error in r.outcome.message:
                 r.outcome.message = r.outcome.message.replace(error, f"{headline} (the full error is in the notes "
                                                                      "at the top)")
+
+
+def _missing_module_line(error: str) -> Optional[str]:
+    """The student environment's one line for a ``ModuleNotFoundError`` traceback, or None."""
+    from ..environment import student_environment
+
+    environment = student_environment()
+    return environment.missing_module_message(error) if environment is not None else None
 
 
 def _environment_notes(submission: Submission) -> list[str]:
