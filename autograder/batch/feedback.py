@@ -11,6 +11,7 @@ page can go to a student at any time. Everything from a submission is escaped in
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -96,17 +97,24 @@ def feedback_markdown(row: Row, results: dict[str, Any], title: str) -> str:
     out = []
     for kind, content in _sections(row, results, title):
         if kind in ("h1", "h2", "h3"):
-            out.append("#" * int(kind[1]) + " " + content)
+            out.append("#" * int(kind[1]) + " " + _md_text(content))
         elif kind == "p":
-            out.append(content)
+            out.append(_md_text(content))
         elif kind == "pre":
-            fence = "```" if "```" not in content else "~~~~"
+            # CommonMark closes a fence only with a run of the same character at least as long: one
+            # backtick longer than any run in the content keeps student text inside the block.
+            fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", content)), default=0))
             out.append(f"{fence}text\n{content}\n{fence}")
         elif kind == "table":
             head, *body = content
-            out.append("\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-                                 + ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in body]))
+            out.append("\n".join(["| " + " | ".join(map(_md_text, head)) + " |", "|" + "---|" * len(head)]
+                                 + ["| " + " | ".join(_md_text(c) for c in r) + " |" for r in body]))
     return "\n\n".join(out) + "\n"
+
+
+def _md_text(text: str) -> str:
+    """``text`` (names, messages: partly student-controlled) as literal Markdown: no HTML, links or emphasis."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+!|~])", r"\\\1", " ".join(str(text).split()))
 
 
 _CSS = ("body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;padding:0 1em;color:#222}"

@@ -163,6 +163,8 @@ def _load_into(entry: Entry, path: Path, shown_as: Optional[tuple[str, str]] = N
         entry.error = message.replace(*shown_as) if shown_as else message
     except OSError as exc:  # unreadable file, permissions, vanished during the read
         entry.error = f"{entry.source}: could not be read ({exc.strerror or exc})"
+    except Exception as exc:  # noqa: BLE001 - one entry the loader cannot read must not stop the class
+        entry.error = f"{entry.source}: could not be read ({type(exc).__name__}: {str(exc)[:200]})"
 
 
 _UNSAFE = re.compile(r"[^\w.-]+")  # letters of any script are kept: "Chloé" stays "Chloé"

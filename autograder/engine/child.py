@@ -231,33 +231,40 @@ def _argument_names(func: Any, args: list, kwargs: dict) -> list:
     return named
 
 
+# numpy's array type, bound when the child starts and before any student code is imported: the
+# argument checks below use only its C methods (copy, tobytes) and bytes equality, none of which
+# student code can monkeypatch (``np.array_equal = lambda *a: True`` changes nothing here). A
+# submission that tampers with this process's memory on purpose can still hide an in-place write;
+# it gains no more than the points of its own right answers (docs/conventions.md, security terms).
+_NDARRAY: Any = None
+
+
 def _snapshot(value: Any) -> Any:
     """What must be unchanged after a call, computed in the child before it: an array's contents;
     an object's (MDP, policy) attributes, each by identity and contents; None for the rest (numbers
     cannot change, generators and callables are meant to)."""
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return value.copy()
+    ndarray = _NDARRAY
+    if isinstance(value, ndarray):
+        return ndarray.copy(value)
     if not callable(value) and hasattr(value, "__dict__") and type(value).__module__ == "mdp":
-        return {k: (v, v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(value).items()}
+        return {k: (v, ndarray.copy(v) if isinstance(v, ndarray) else v) for k, v in vars(value).items()}
     return None
 
 
 def _changes(name: str, value: Any, snap: Any) -> list:
     """The names of what a call changed in argument ``name`` (e.g. ``theta0``, ``mdp.P``)."""
-    import numpy as np
+    ndarray = _NDARRAY
 
     def same(a: Any, b: Any) -> bool:
-        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-            return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
-                    and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True)))
+        if isinstance(a, ndarray) or isinstance(b, ndarray):
+            return (isinstance(a, ndarray) and isinstance(b, ndarray) and a.dtype == b.dtype
+                    and a.shape == b.shape and ndarray.tobytes(a) == ndarray.tobytes(b))
         try:
             return bool(a == b)
         except Exception:  # noqa: BLE001 - an odd object compares as changed
             return False
 
-    if isinstance(snap, np.ndarray):
+    if isinstance(snap, ndarray):
         return [] if same(value, snap) else [name]
     if isinstance(snap, dict):
         now = vars(value)
@@ -574,8 +581,11 @@ def serve(workdir: str) -> None:
     sys.path.insert(0, workdir)
     os.chdir(workdir)
     channel = _Channel(read_fd, write_fd)
+    import numpy  # imported before any student code, so its start-up is not charged
+
+    global _NDARRAY
+    _NDARRAY = numpy.ndarray
     child = _Child(channel, workdir, layout)
-    import numpy  # noqa: F401  (imported before any student code, so its start-up is not charged)
 
     channel.send({"op": "ready"})
     while True:

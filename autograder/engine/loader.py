@@ -30,6 +30,10 @@ SKIPPED_TAGS = frozenset({"check", "plot"})
 MAX_FILE_BYTES = 2 << 20  # one source file or notebook
 MAX_TOTAL_BYTES = 20 << 20  # all files read from one submission
 MAX_ZIP_MEMBERS = 2000
+# Python source the grader compiles, parses (imports, syntax errors) and fingerprints (similarity) in
+# its own process: a homework file is a few kB; these bounds keep that work to a fraction of a second.
+MAX_SOURCE_CHARS = 256 << 10  # one .py file, or one notebook's code cells together
+MAX_SOURCE_TOTAL_CHARS = 1 << 20  # all the .py files of a submission
 MAX_ZIP_RATIO = 100  # uncompressed / compressed size of a member larger than 1 MB
 
 
@@ -229,23 +233,39 @@ def _decode(name: str, data: bytes) -> str:
         raise UserError(f"{name}: not UTF-8 text; save the file as UTF-8 and submit again") from None
 
 
+# Encodings a ``# coding:`` line may choose. Any other codec is refused: Python's codec registry
+# holds codecs that are quadratic (punycode: 250 kB took 80 s), raise plain UnicodeError, or decode
+# to lone surrogates that cannot be written back as UTF-8 (unicode_escape), all in the grader.
+TEXT_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "latin-1", "iso-8859-1", "iso8859-1", "cp1252", "windows-1252",
+                            "iso-8859-15", "ascii"})
+
+
 def _decode_python(name: str, data: bytes, notes: list[str]) -> str:
-    """A .py file's text: UTF-8, or the encoding its ``# -*- coding: ... -*-`` line declares (PEP 263);
-    else Latin-1 with a note. An editor's encoding (``# écrit par José`` saved as Latin-1) must not
-    cost the points of correct code; Latin-1 decodes any bytes, and mostly as the author wrote them."""
+    """A .py file's text: UTF-8, or the text encoding its ``# -*- coding: ... -*-`` line declares
+    (PEP 263; one of ``TEXT_ENCODINGS``); else Latin-1 with a note. An editor's encoding
+    (``# écrit par José`` saved as Latin-1) must not cost the points of correct code; Latin-1
+    decodes any bytes, and mostly as the author wrote them. The result always encodes as UTF-8."""
+    import codecs
     import io
     import tokenize
 
     declared = "utf-8"
     try:
         declared, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return data.decode("utf-8-sig" if declared in ("utf-8", "utf-8-sig") else declared)
-    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        codec = codecs.lookup(declared).name
+        if codec not in TEXT_ENCODINGS and declared not in TEXT_ENCODINGS:
+            notes.append(f"{name} declares the encoding {declared[:40]!r}, which the grader does not read: read as "
+                         "Latin-1; save it as UTF-8 and remove the coding line")
+            return data.decode("latin-1")
+        text = data.decode("utf-8-sig" if codec in ("utf-8", "utf-8-sig") else codec)
+        text.encode("utf-8")  # no lone surrogates: the sandbox gets the file as UTF-8
+        return text
+    except (SyntaxError, LookupError, ValueError) as exc:  # UnicodeError is a ValueError
         where = ""
         if isinstance(exc, UnicodeDecodeError):
             line = data.count(b"\n", 0, exc.start) + 1
             where = f" (line {line})"
-        notes.append(f"{name} is not {declared} text{where}: read as Latin-1; save it as UTF-8 (your editor's "
+        notes.append(f"{name} is not {declared[:40]} text{where}: read as Latin-1; save it as UTF-8 (your editor's "
                      "encoding setting)")
         return data.decode("latin-1")
 
@@ -260,6 +280,12 @@ def _build(source: str, entries: dict[str, bytes]) -> Submission:
             sub.notes.append(f"{name} is provided: your copy was ignored and the original used instead")
             continue
         sub.files[name] = _decode_python(name, data, sub.notes)
+        if len(sub.files[name]) > MAX_SOURCE_CHARS:
+            raise UserError(f"{name}: {len(sub.files[name])} characters of Python; a file of this homework needs a "
+                            f"few thousand, and at most {MAX_SOURCE_CHARS} are accepted")
+        if sum(map(len, sub.files.values())) > MAX_SOURCE_TOTAL_CHARS:
+            raise UserError(f"{source}: the .py files hold more than {MAX_SOURCE_TOTAL_CHARS} characters of Python; "
+                            "submit only the homework's files")
         problem = syntax_error(name, sub.files[name])
         if problem:
             sub.syntax_errors[name] = problem
@@ -289,6 +315,10 @@ def _use_notebook(sub: Submission, source: str, notebooks: dict[str, bytes]) -> 
         raise UserError(f"{name}: the notebook has no code to grade (no code cells outside those tagged "
                         f"{' or '.join(sorted(SKIPPED_TAGS))}); write your functions in its code cells, "
                         "save it, and submit again")
+    code = sum(len(c) for _, c in sub.notebook_cells)
+    if code > MAX_SOURCE_CHARS:
+        raise UserError(f"{name}: its code cells hold {code} characters of Python; this homework needs a few "
+                        f"thousand, and at most {MAX_SOURCE_CHARS} are accepted")
 
 
 def _notebook_or_files(sub: Submission, source: str, notebooks: dict[str, bytes]) -> None:

@@ -148,7 +148,10 @@ def grade_submission(
         suite = load_suite(suite_name, Seeds(secret, identity))
         results: list[CheckResult] = []
         report = GradeReport(suite, results, submission, identity, isolation.name, notes=list(submission.notes))
-        report.notes.extend(_environment_notes(submission))
+        try:
+            report.notes.extend(_environment_notes(submission))
+        except Exception as exc:  # noqa: BLE001 - a courtesy note must never cost the grade
+            report.notes.append(f"(could not list the modules your files import: {type(exc).__name__})")
         if isolation.warning:
             report.notes.append(isolation.warning)
         context = Context(box, suite)
