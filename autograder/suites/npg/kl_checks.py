@@ -153,6 +153,14 @@ def _dirichlet(rng: np.random.Generator, shape: tuple[int, ...], zeros: bool = F
     return x
 
 
+def _hidden_batch(rng: np.random.Generator, swap: bool) -> tuple[np.ndarray, np.ndarray]:
+    """p of shape (4, 2, 5) with zeros against q of shape (2, 5); ``swap``: q has the extra axis instead
+    (broadcasting goes both ways: neither argument is "the batch")."""
+    if swap:
+        return _dirichlet(rng, (2, 5), zeros=True), _dirichlet(rng, (4, 2, 5))
+    return _dirichlet(rng, (4, 2, 5), zeros=True), _dirichlet(rng, (2, 5))
+
+
 def build(seeds: Seeds) -> list[Check]:
     checks: list[Check] = []
     add = checks.append
@@ -169,6 +177,8 @@ def build(seeds: Seeds) -> list[Check]:
     rng = np.random.default_rng(101)
     add(Check("kl_divergence", "a batch of distributions against one q (broadcasting)", _check_kl_divergence(
         _dirichlet(rng, (3, 4)), _dirichlet(rng, (4,)), "random"), kind="random"))
+    add(Check("kl_divergence", "one p against a batch of q (broadcasting the other way)", _check_kl_divergence(
+        _dirichlet(rng, (4,)), _dirichlet(rng, (3, 4)), "random"), kind="random"))
     add(Check("kl_divergence", "random distributions with zeros, shape (5, 6)", _check_kl_divergence(
         _dirichlet(rng, (5, 6), zeros=True), _dirichlet(rng, (5, 6)), "random"), kind="random"))
     p_zeros, q_full = _dirichlet(rng, (3, 5), zeros=True), _dirichlet(rng, (3, 5))
@@ -178,7 +188,7 @@ def build(seeds: Seeds) -> list[Check]:
     for i in range(2):
         hrng = np.random.default_rng(seeds.hidden(f"kl_divergence/{i}"))
         add(Check("kl_divergence", f"hidden random batch {i + 1}", _check_kl_divergence(
-            _dirichlet(hrng, (4, 2, 5), zeros=True), _dirichlet(hrng, (2, 5)), "hidden random batch", True),
+            *_hidden_batch(hrng, swap=i == 1), "hidden random batch", True),
             kind="hidden"))
 
     # kl_bernoulli

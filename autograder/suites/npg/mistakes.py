@@ -83,6 +83,10 @@ _ENTRIES = [
      "(scaling g by any c > 0 gives the same step): test g^T F^+ g > 0 instead."),
     ("euclidean_norm", "the Euclidean norm instead of the F-norm",
      "Scale F^+ g so that D^T F D = delta (the Fisher norm), not so that ||D||^2 = delta or with g^T g."),
+    ("fixed_ridge", "a fixed ridge (F + eps I) instead of F^+",
+     "Adding eps I to F 'for stability' changes the step once F's eigenvalues are no longer large against eps "
+     "(F shrinks as the policy becomes deterministic): F^+ g is then no longer the direction and D^T F D falls "
+     "short of delta. Use the pseudo-inverse (np.linalg.pinv or lstsq) with no added ridge."),
     ("no_zero_guard", "no guard for a zero gradient",
      "When g^T F^+ g = 0 (zero gradient) the step is D = 0; dividing by it gives nan."),
     ("steepest_descent", "steepest descent instead of CG",

@@ -153,27 +153,42 @@ def _check_sampler(build: Builder, n: int, seed: int, label: str, snippet: Optio
 
 
 def _check_sampler_reproducible(build: Builder, n: int, seed: int, label: str, snippet: Optional[str]) -> Callable:
-    """Two calls with generators of the same seed must return the same samples: every random number
-    comes from the ``rng`` argument (np.random's global state or a new generator breaks this)."""
+    """Two calls with generators of the same seed must return the same samples, and a call with the
+    next seed other samples: every random number comes from the ``rng`` argument (np.random's global
+    state breaks the first; a generator of the submission's own, e.g. ``default_rng(0)``, the second).
+    Two correct draws of ``n`` pairs from the same non-degenerate distribution coincide with
+    probability far below 1e-100 (every pair has probability < 0.99), so the second test cannot
+    fail a correct sampler."""
     def run(ctx: Context) -> Outcome:
         mdp, policy, theta = build()
-        inputs = f"{label}; theta = {format_value(theta)}; n = {n}; rng = np.random.default_rng({seed}), twice"
+        inputs = (f"{label}; theta = {format_value(theta)}; n = {n}; rng = np.random.default_rng({seed}) twice, "
+                  f"then np.random.default_rng({seed + 1})")
         values = []
-        for _ in range(2):
-            result = ctx.call("sample_state_actions", mdp, policy, theta, n, RNG(seed), timeout=20.0)
+        for s in (seed, seed, seed + 1):
+            result = ctx.call("sample_state_actions", mdp, policy, theta, n, RNG(s), timeout=20.0)
             if not result.ok:
                 return call_failure(result, "sample_state_actions", inputs, snippet)
             if not (isinstance(result.value, list) and len(result.value) == 2):
                 return Outcome(False, "Your sample_state_actions must return a pair (states, actions); it returned "
                                f"{format_value(result.value)}.\nInput: {inputs}")
             values.append([np.asarray(v) for v in result.value])
-        same = all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(*values))
-        if same:
+
+        def same(x: list, y: list) -> bool:
+            return all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(x, y))
+
+        if not same(values[0], values[1]):
+            message = (f"Your sample_state_actions returned different samples for two generators with the same "
+                       f"seed.\nInput: {inputs}\nDraw every random number from the rng argument (rng.random, "
+                       "rng.choice, rng.geometric), not from np.random or a new generator: the grader and your "
+                       "notebook must be able to reproduce the samples.")
+        elif same(values[0], values[2]):
+            message = (f"Your sample_state_actions returned the same samples for generators with different seeds "
+                       f"({seed} and {seed + 1}).\nInput: {inputs}\nThe samples do not come from the rng argument: "
+                       "a generator of your own (such as rng = np.random.default_rng(0) inside the function) replaces "
+                       "the caller's, so every call returns the same draw and the caller's rng never advances. Draw "
+                       "from the rng you are given.")
+        else:
             return Outcome(True)
-        message = (f"Your sample_state_actions returned different samples for two generators with the same seed.\n"
-                   f"Input: {inputs}\nDraw every random number from the rng argument (rng.random, rng.choice, "
-                   "rng.geometric), not from np.random or a new generator: the grader and your notebook must be "
-                   "able to reproduce the samples.")
         if snippet:
             message += "\nReproduce it in your notebook:\n    " + snippet.replace("\n", "\n    ")
         return Outcome(False, message)
@@ -325,6 +340,12 @@ def _step_alternatives(F: np.ndarray, g: np.ndarray, delta: float) -> list:
     ]
     if gFg > 0:
         out.append((mistake("plain_gradient"), np.sqrt(delta / gFg) * g))
+    eye = np.eye(len(g))
+    for eps in (1e-12, 1e-10, 1e-8, 1e-6):  # a ridge "for stability" at the sizes students pick
+        w = np.linalg.solve(F + eps * eye, g)
+        gw = float(g @ w)
+        if gw > 0:
+            out.append((mistake("fixed_ridge"), np.sqrt(delta / gw) * w))
     return out
 
 
@@ -594,9 +615,12 @@ def _step_mistake(F: np.ndarray, g: np.ndarray, delta: float, D: np.ndarray) -> 
     if not np.any(D) and np.any(g) and not _singular(F):
         return mistake("small_gradient_no_step")
     alternatives = _step_alternatives(F, g, delta)
-    tol = Tolerance(rtol=1e-4, atol=1e-6 * max(1e-300, float(np.abs(D).max())))
-    return diagnose(_invariants(F, g, D), [(m, _invariants(F, g, np.asarray(a, float))) for m, a in alternatives],
-                    tol)
+    have = _invariants(F, g, D)
+    # The absolute part scales with the invariants themselves (F D and g . D), not with D: where F is
+    # tiny (near-deterministic iterates) an atol in units of D would let every alternative match.
+    scale = float(np.abs(have).max()) if np.all(np.isfinite(have)) else 0.0
+    tol = Tolerance(rtol=1e-4, atol=1e-6 * max(1e-300, scale))
+    return diagnose(have, [(m, _invariants(F, g, np.asarray(a, float))) for m, a in alternatives], tol)
 
 
 def _trajectory_mistake(mdp: Any, policy: Any, theta0: np.ndarray, delta: float, iterations: int,
@@ -680,11 +704,14 @@ def build(seeds: Seeds) -> list[Check]:
         public_sampler.build, SAMPLES, 405, public_sampler.describe(),
         public_sampler.snippet(f"states, actions = sample_state_actions(mdp, policy, theta, {SAMPLES}, "
                                "np.random.default_rng(405))")), kind="random"))
-    add(Check("sample_state_actions", "the same rng seed gives the same samples", _check_sampler_reproducible(
+    add(Check("sample_state_actions", "the same rng seed gives the same samples, another seed others",
+              _check_sampler_reproducible(
         public_sampler.build, 2000, 407, public_sampler.describe(),
         public_sampler.snippet("a = sample_state_actions(mdp, policy, theta, 2000, np.random.default_rng(407))\n"
                                "b = sample_state_actions(mdp, policy, theta, 2000, np.random.default_rng(407))\n"
-                               "print(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))")),
+                               "c = sample_state_actions(mdp, policy, theta, 2000, np.random.default_rng(408))\n"
+                               "print(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))  # True\n"
+                               "print(np.array_equal(a[0], c[0]) and np.array_equal(a[1], c[1]))  # False")),
         kind="random", weight=0.5))
     hidden_sampler = cases.MDPCase(hidden("sampler/0"), 4, 3, num_features=3, gamma=0.85, hidden=True)
     add(Check("sample_state_actions", "hidden random MDP", _check_sampler(
