@@ -62,6 +62,9 @@ _ENTRIES = [
      "Stop at T ~ Geometric(1 - gamma): Pr(T = t) = (1 - gamma) gamma^t, mean gamma / (1 - gamma) steps. "
      "numpy's rng.geometric(p) counts trials until the first success (values 1, 2, ...): use "
      "rng.geometric(1 - gamma) - 1."),
+    ("sampler_other_gamma", "a discount other than mdp.gamma",
+     "Stop at T ~ Geometric(1 - gamma) with the MDP's own discount, mdp.gamma: a global gamma from another "
+     "cell, or a fixed 0.9, gives the discounted distribution of another MDP."),
     ("sampler_uniform_actions", "actions not drawn from pi_theta",
      "Draw a ~ pi_theta(.|s) at the sampled state."),
     # NPG direction and step

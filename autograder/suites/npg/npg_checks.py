@@ -86,6 +86,9 @@ def _sampler_alternatives(mdp: Any, policy: Any, theta: np.ndarray) -> list:
     if 0.0 < mdp.gamma < 1.0:  # T ~ Geometric(gamma) instead of Geometric(1 - gamma), on {0, ..} or {1, ..}
         swapped = _discounted(mdp, P_pi, 1.0 - mdp.gamma)
         states += [(mistake("sampler_wrong_horizon"), swapped), (mistake("sampler_wrong_horizon"), swapped @ P_pi)]
+    for other in (0.5, 0.8, 0.9, 0.95, 0.99):  # a discount of its own (a notebook global, a default)
+        if abs(other - mdp.gamma) > 1e-9:
+            states.append((mistake("sampler_other_gamma"), _discounted(mdp, P_pi, other)))
     out = [(m, s[:, None] * pi) for m, s in states]
     out.append((mistake("sampler_uniform_actions"), d[:, None] * uniform_actions))
     return out
