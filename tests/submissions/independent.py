@@ -4,8 +4,8 @@ Testers who never saw the grader or the reference wrote correct submissions (kep
 whole files under ``strangers/<name>/``) and mistaken ones, stored in ``strangers/catalogue.json``
 as text patches on the correct submission each was derived from (or, for the third tester, whole
 folders and notebooks, verbatim), with the tester's own description and, optionally, text the
-feedback of a part must contain (``mention``). ``STRANGERS_CORRECT`` must get full marks; each of ``STRANGERS_WRONG`` must lose
-points in the parts listed (naming the catalogue keys given). ``STRANGERS_DISPUTED`` are
+feedback of a part must contain (``mention``). ``STRANGERS_CORRECT`` must get full marks;
+each of ``STRANGERS_WRONG`` must lose points in the parts listed (naming the catalogue keys given). ``STRANGERS_DISPUTED`` are
 submissions a tester marked wrong that the handout's definitions make correct; each entry says why,
 and they must get full marks too.
 """
@@ -21,6 +21,8 @@ _ENTRIES = json.loads((HERE / "strangers" / "catalogue.json").read_text(encoding
 
 def _spec(entry: dict) -> Spec:
     description = f"tester {entry['tester']}: {entry['description']}"
+    for also in entry.get("also", ()):  # a further mistake found after the tester's description
+        description += f"; also: {also}"
     if entry.get("decision"):
         description += f" ({entry['decision']})"
     return Spec(f"stranger-{entry['name']}", description, base=f"strangers/{entry['base']}",

@@ -117,7 +117,10 @@ def _policy_kl_mistakes(mdp: Any, policy: Any, theta0: np.ndarray, theta: np.nda
     d0 = discounted_state_distribution(mdp, pi0)
     d = discounted_state_distribution(mdp, pi)
     per_state = ref.kl_divergence(pi0, pi)
-    return [
+    with np.errstate(all="ignore"):
+        from_probs = float(d0 @ per_state)  # pi_theta underflowing to 0 makes this inf
+    underflow = [(mistake("kl_from_underflowing_probs"), from_probs)] if np.isinf(from_probs) else []
+    return underflow + [
         (mistake("kl_weighted_by_new_policy"), d0 @ ref.kl_divergence(pi, pi0)),
         (mistake("weighted_by_d_theta"), d @ per_state),
         (mistake("uniform_state_weights"), per_state.mean()),
@@ -286,4 +289,12 @@ def build(seeds: Seeds) -> list[Check]:
         sharp_case, sharp.describe() + ", theta of size ~1000", sharp.snippet(
             f"theta2 = theta + 0.5 * np.random.default_rng({sharp.seed + 1}).standard_normal(policy.num_features)\n"
             "policy_kl(mdp, policy, theta, theta2)")), kind="edge"))
+
+    def far_case() -> tuple:
+        mdp, policy, theta0 = sharp.build()
+        return mdp, policy, theta0, -theta0
+
+    add(Check("policy_kl", "near-deterministic policies far apart: probabilities underflow, the KL is finite",
+              _check_policy_kl(far_case, sharp.describe() + ", theta of size ~1000, theta2 = -theta", sharp.snippet(
+                  "policy_kl(mdp, policy, theta, -theta)")), kind="edge"))
     return checks

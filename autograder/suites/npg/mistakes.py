@@ -32,6 +32,11 @@ _ENTRIES = [
     ("mu0_state_weights", "mu0 weighting instead of d",
      "States are weighted by the discounted state distribution d(s) = (1 - gamma) sum_t gamma^t "
      "Pr(s_t = s), not by the initial distribution mu0."),
+    ("kl_from_underflowing_probs", "probabilities that underflow to 0 (inf instead of a finite KL)",
+     "At |theta| ~ 1e3, pi_theta(a|s) = exp(logit - logsumexp) underflows to 0 where pi_theta0(a|s) > 0, so "
+     "KL(pi_theta0 || pi_theta) from probabilities is inf, yet log pi_theta(a|s) is finite (about -1e3) and so "
+     "is the KL. Compute log pi with a log-softmax (z - max z - log sum exp(z - max z)) and sum "
+     "pi_theta0 (log pi_theta0 - log pi_theta)."),
     ("missing_one_minus_gamma", "missing (1 - gamma)",
      "d(s) = (1 - gamma) sum_t gamma^t Pr(s_t = s) is normalised (it sums to 1): the factor "
      "(1 - gamma) is missing."),
