@@ -3,11 +3,12 @@
 Testers who never saw the grader or the reference wrote correct submissions (kept verbatim as
 whole files under ``strangers/<name>/``) and mistaken ones, stored in ``strangers/catalogue.json``
 as text patches on the correct submission each was derived from (or, for the third tester, whole
-folders and notebooks, verbatim), with the tester's own description and, optionally, text the
-feedback of a part must contain (``mention``). ``STRANGERS_CORRECT`` must get full marks;
-each of ``STRANGERS_WRONG`` must lose points in the parts listed (naming the catalogue keys given). ``STRANGERS_DISPUTED`` are
-submissions a tester marked wrong that the handout's definitions make correct; each entry says why,
-and they must get full marks too.
+folders and notebooks, verbatim), with the tester's own description, further mistakes found later
+(``also``) and, optionally, text the feedback of a part must contain (``mention``).
+``STRANGERS_CORRECT`` must get full marks; each of ``STRANGERS_WRONG`` must lose points in the
+parts listed (naming the catalogue keys given). ``STRANGERS_DISPUTED`` are submissions a tester
+marked wrong that the handout's definitions make correct; each entry says why, and they must get
+full marks too.
 """
 
 from __future__ import annotations
