@@ -211,6 +211,8 @@ def build(seeds: Seeds) -> list[Check]:
     rng = np.random.default_rng(102)
     add(Check("kl_gaussian", "a batch of means, sigma = 2", _check_kl_gaussian(
         rng.standard_normal((4, 3)), rng.standard_normal(3), 2.0, "random"), kind="random"))
+    add(Check("kl_gaussian", "a batch of one: shape (1,), not a scalar", _check_kl_gaussian(
+        [[1.0, -0.5]], [[0.0, 0.5]], 0.8, "hand-made"), kind="edge"))
     add(Check("kl_gaussian", "a sigma per row (broadcasting)", _check_kl_gaussian(
         rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), rng.uniform(0.5, 2.0, 4), "random"),
         kind="random"))

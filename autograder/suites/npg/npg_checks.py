@@ -199,6 +199,28 @@ def _check_sampler_reproducible(build: Builder, n: int, seed: int, label: str, s
     return run
 
 
+def _check_sampler_one(build: Builder, seed: int, label: str, snippet: Optional[str]) -> Callable:
+    """n = 1: still two integer arrays of shape (1,) (np.squeeze would give 0-d arrays)."""
+    def run(ctx: Context) -> Outcome:
+        mdp, policy, theta = build()
+        inputs = f"{label}; theta = {format_value(theta)}; n = 1; rng = np.random.default_rng({seed})"
+        result = ctx.call("sample_state_actions", mdp, policy, theta, 1, RNG(seed), timeout=20.0)
+        if not result.ok:
+            return call_failure(result, "sample_state_actions", inputs, snippet)
+        if not (isinstance(result.value, list) and len(result.value) == 2):
+            return Outcome(False, "Your sample_state_actions must return a pair (states, actions); it returned "
+                           f"{format_value(result.value)}.\nInput: {inputs}")
+        for name, item in zip(("states", "actions"), result.value):
+            sub = type(result)("ok", value=item)
+            _, failure = numeric_value(sub, f"sample_state_actions ({name})", inputs, shape=(1,), integer=True,
+                                       reproduce=snippet)
+            if failure is not None:
+                return failure
+        return Outcome(True)
+
+    return run
+
+
 def _sampler_message(inputs: str, exact: np.ndarray, freq: np.ndarray, detail: str, found: Any,
                      snippet: Optional[str]) -> str:
     lines = [
@@ -716,6 +738,10 @@ def build(seeds: Seeds) -> list[Check]:
                                "print(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))  # True\n"
                                "print(np.array_equal(a[0], c[0]) and np.array_equal(a[1], c[1]))  # False")),
         kind="random", weight=0.5))
+    add(Check("sample_state_actions", "n = 1: arrays of shape (1,)", _check_sampler_one(
+        public_sampler.build, 409, public_sampler.describe(),
+        public_sampler.snippet("sample_state_actions(mdp, policy, theta, 1, np.random.default_rng(409))")),
+        kind="edge", weight=0.5))
     hidden_sampler = cases.MDPCase(hidden("sampler/0"), 4, 3, num_features=3, gamma=0.85, hidden=True)
     add(Check("sample_state_actions", "hidden random MDP", _check_sampler(
         hidden_sampler.build, SAMPLES, hidden("sampler/rng") % 2**31, hidden_sampler.describe(), None),
@@ -806,6 +832,9 @@ def build(seeds: Seeds) -> list[Check]:
     add(Check("natural_policy_gradient", "lecture example from theta = 0, delta = 0.01, 10 iterations", _check_npg(
         _example(0.0), 0.01, 10, "the lecture's example MDP",
         ex + "natural_policy_gradient(mdp, policy, np.array([0.0]), 0.01, 10)"), kind="example"))
+    add(Check("natural_policy_gradient", "iterations = 0: theta0 alone, shape (1, k)", _check_npg(
+        _example(0.7), 0.01, 0, "the lecture's example MDP",
+        ex + "natural_policy_gradient(mdp, policy, np.array([0.7]), 0.01, 0)  # shape (1, 1)"), kind="edge"))
     add(Check("natural_policy_gradient", "example with mu0 = (1, 0): zero gradient, theta stays", _check_npg(
         _example(0.5, (1.0, 0.0)), 0.01, 3, "the example MDP with mu0 = (1, 0)",
         "mdp, policy = example_mdp(mu0=(1.0, 0.0))\nnatural_policy_gradient(mdp, policy, np.array([0.5]), 0.01, 3)"),
