@@ -720,6 +720,10 @@ def build(seeds: Seeds) -> list[Check]:
         cases.line_mdp, SAMPLES, 406, "6 states in a line from state 0, gamma = 0.9", cases.literal_snippet(
             cases.line_mdp, f"states, actions = sample_state_actions(mdp, policy, theta, {SAMPLES}, "
                             "np.random.default_rng(406))")), kind="edge", weight=2.0))
+    add(Check("sample_state_actions", "gamma = 0.99, a slow chain: rollouts need their whole length", _check_sampler(
+        cases.slow_mdp, SAMPLES, 408, "3 states, gamma = 0.99, state 2 reached after ~40 steps",
+        cases.literal_snippet(cases.slow_mdp, f"states, actions = sample_state_actions(mdp, policy, theta, {SAMPLES}, "
+                                              "np.random.default_rng(408))")), kind="edge"))
     add(Check("sample_state_actions", "an unreachable state and a masked action", _check_sampler(
         cases.unreachable_mdp, SAMPLES, 403, "3 states, state 2 unreachable, action 1 masked in state 0",
         cases.literal_snippet(cases.unreachable_mdp, f"states, actions = sample_state_actions(mdp, policy, theta, "
