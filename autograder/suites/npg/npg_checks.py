@@ -853,6 +853,10 @@ def build(seeds: Seeds) -> list[Check]:
     add(Check("natural_policy_gradient", "random MDP with features, 6 iterations", _check_npg(
         feat.build, 0.05, 6, feat.describe(),
         feat.snippet("natural_policy_gradient(mdp, policy, theta, 0.05, 6)")), kind="random"))
+    big = cases.MDPCase(428, 4, 3, num_features=3)  # the full step lowers J at iterations 3 and 5
+    add(Check("natural_policy_gradient", "delta = 0.5: the full trust-region step, even where J drops", _check_npg(
+        big.build, 0.5, 6, big.describe(),
+        big.snippet("natural_policy_gradient(mdp, policy, theta, 0.5, 6)")), kind="random"))
     add(Check("natural_policy_gradient", "rewards scaled by 1e-9: the same trajectory", _check_npg(
         _scaled_rewards(feat.build, 1e-9), 0.05, 4, feat.describe() + ", rewards r scaled by 1e-9",
         feat.snippet("mdp = TabularMDP(mdp.P, 1e-9 * mdp.r, mdp.gamma, mdp.mu0)\n"
