@@ -588,7 +588,7 @@ def _check_npg(build: Callable[[], tuple], delta: float, iterations: int, label:
         reach = [discounted_state_distribution(mdp, policy.probs(th)) > 1e-12 for th in expected]
         inputs = f"{label}; theta0 = {format_value(theta0)}, delta = {delta:g}, iterations = {iterations}"
         result = ctx.call("natural_policy_gradient", mdp, policy, theta0, delta, iterations, timeout=20.0)
-        if result.ok and np.shape(result.value) == (iterations, len(theta0)):
+        if result.ok and iterations > 0 and np.shape(result.value) == (iterations, len(theta0)):
             got_short = np.asarray(result.value, float)
             if np.allclose(_signature(mdp, policy, got_short, reach[1:]), _signature(mdp, policy, expected[1:],
                                                                                     reach[1:]), rtol=1e-4):
