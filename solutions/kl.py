@@ -112,13 +112,26 @@ def policy_kl(
         theta0, theta: parameters, shape (k,).
 
     Returns:
-        ``d_KL`` as a float, >= 0.
+        ``d_KL`` as a float, >= 0. Finite whenever both policies allow the same actions, even for
+        near-deterministic policies (|theta| ~ 1e3) whose probabilities underflow to 0: compute it
+        from log-probabilities (log-softmax), not from ``kl_divergence`` of the probabilities.
     """
     theta0 = check_theta(theta0, policy.num_features, "theta0")
     theta = check_theta(theta, policy.num_features, "theta")
     # BEGIN SOLUTION
-    pi0 = policy.probs(theta0)
-    pi = policy.probs(theta)
+    # From log-probabilities (log-softmax with a max-shift): at |theta| ~ 1e3 pi_theta(a|s) underflows
+    # to 0 while log pi_theta(a|s) stays finite, so KL(pi0 || pi) computed from probabilities would
+    # be inf where its true value is finite.
+    def log_probs(th: np.ndarray) -> np.ndarray:
+        z = policy.logits(th)  # -inf where the action is not allowed
+        z = z - z.max(axis=1, keepdims=True)
+        with np.errstate(divide="ignore"):
+            return z - np.log(np.where(policy.mask, np.exp(z), 0.0).sum(axis=1, keepdims=True))
+
+    log_pi0, log_pi = log_probs(theta0), log_probs(theta)
+    pi0 = np.exp(log_pi0)  # 0 for masked actions
     d0 = discounted_state_distribution(mdp, pi0)  # states are weighted by d^{theta0}
-    return float(d0 @ kl_divergence(pi0, pi))
+    with np.errstate(invalid="ignore"):  # masked actions: -inf - (-inf), dropped by the where
+        per_state = np.where(pi0 > 0, pi0 * (log_pi0 - log_pi), 0.0).sum(axis=1)
+    return float(max(d0 @ per_state, 0.0))
     # END SOLUTION

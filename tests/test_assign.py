@@ -290,8 +290,8 @@ BAD_MARKERS = [
         None,
         None,
         r"kl\.py:\d+: BEGIN SOLUTION is never closed",
-        "    return float(d0 @ kl_divergence(pi0, pi))\n    # END SOLUTION\n",
-        "    return float(d0 @ kl_divergence(pi0, pi))\n",
+        "    return float(max(d0 @ per_state, 0.0))\n    # END SOLUTION\n",
+        "    return float(max(d0 @ per_state, 0.0))\n",
     ),
     (
         "unopened",

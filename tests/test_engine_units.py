@@ -171,6 +171,24 @@ def test_loader_keeps_notebook_code_and_drops_magics_shell_check_and_plot_cells(
     assert [i for i, _ in sub.notebook_cells] == [2, 6]
 
 
+def test_a_helper_defined_only_in_a_skipped_cell_is_named_in_a_note(tmp_path: Path) -> None:
+    """The grader skips check/plot cells: a helper the graded code needs from one of them is named
+    (tester c's notebook defined it in the check cell); a function's own parameter of the same name
+    as a plot cell's variable is not."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("def score(x, iterations):\n    return _helper(x) + iterations"),
+        nbformat.v4.new_code_cell("def _helper(x):\n    return 2 * x\nprint(score(1, 2))",
+                                  metadata={"tags": ["check"]}),
+        nbformat.v4.new_code_cell("iterations = 30", metadata={"tags": ["plot"]}),
+    ]
+    path = tmp_path / "npg.ipynb"
+    path.write_text(nbformat.writes(nb))
+    notes = [n for n in load_submission(path).notes if "the grader skips it" in n]
+    assert len(notes) == 1 and "cell 2 is tagged check" in notes[0] and "_helper" in notes[0]
+    assert "iterations" not in notes[0]
+
+
 # ----------------------------------------------------------------------------------------------
 # Seeds: hidden cases per identity, public ones for everybody
 # ----------------------------------------------------------------------------------------------

@@ -228,3 +228,52 @@ def test_policy_kl_validation():
         policy_kl(mdp, policy, [0.0], [np.nan])
     with pytest.raises(ValueError, match=r"^theta0 must be finite"):
         policy_kl(mdp, policy, [np.inf], [0.0])
+
+
+@pytest.mark.parametrize("theta0, theta", [(800.0, -900.0), (-700.0, 650.0), (1000.0, 990.0), (-40.0, 760.0)])
+def test_policy_kl_near_deterministic_example_closed_form(theta0, theta):
+    """|theta| ~ 1e3: sigma(theta) underflows to 0, yet the KL is finite and given by the closed form
+    d^{theta0}(1) [sigma(theta0)(theta0 - theta) + log(1+e^theta) - log(1+e^theta0)] (logaddexp keeps
+    it exact). rtol 1e-12: the closed form and the log-softmax both lose only a few ulps of terms of
+    size ~1e3, whatever the machine."""
+    mdp, policy = example_mdp()
+    d1 = discounted_state_distribution(mdp, policy.probs([theta0]))[1]
+    per_state = sigmoid(theta0) * (theta0 - theta) + np.logaddexp(0, theta) - np.logaddexp(0, theta0)
+    value = policy_kl(mdp, policy, [theta0], [theta])
+    assert np.isfinite(value)
+    np.testing.assert_allclose(value, d1 * per_state, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_policy_kl_near_deterministic_matches_high_precision(seed):
+    """A random MDP with features and a masked action at |theta| ~ 1e3, against the same sum in
+    60-digit decimal arithmetic (log-softmax and KL terms; d^{theta0} from the float solve, which is
+    not what underflows). rtol 1e-10: float64 log-softmax of logits ~1e3 is exact to ~1e-13
+    relative, far inside it on any IEEE machine."""
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 60
+    rng = np.random.default_rng(seed)
+    mdp, policy = random_mdp(rng, 4, 3, 3)
+    mask = np.ones((4, 3), bool)
+    mask[1, 2] = False
+    policy = type(policy)(policy.phi, mask)
+    theta0 = 1000.0 * rng.standard_normal(3)
+    theta = 1000.0 * rng.standard_normal(3)  # other greedy actions: log pi_theta ~ -1e3 where pi_theta0 ~ 1
+
+    def log_probs(th: np.ndarray) -> list:
+        rows = []
+        for s in range(4):
+            z = [sum(Decimal(float(policy.phi[s, a, j])) * Decimal(float(th[j])) for j in range(3))
+                 for a in range(3) if mask[s, a]]
+            top = max(z)
+            log_norm = top + sum((x - top).exp() for x in z).ln()
+            rows.append([x - log_norm for x in z])
+        return rows
+
+    lp0, lp = log_probs(theta0), log_probs(theta)
+    d0 = discounted_state_distribution(mdp, policy.probs(theta0))
+    exact = sum(Decimal(float(d0[s])) * sum(a.exp() * (a - b) for a, b in zip(lp0[s], lp[s])) for s in range(4))
+    value = policy_kl(mdp, policy, theta0, theta)
+    assert np.isfinite(value) and float(exact) > 1.0  # large, finite: the regime where probabilities underflow
+    np.testing.assert_allclose(value, float(exact), rtol=1e-10)

@@ -452,3 +452,35 @@ def test_natural_policy_gradient_validation():
         natural_policy_gradient(mdp, policy, [0.0, 0.0], 0.1, 2)
     with pytest.raises(ValueError, match=r"^theta0 must be finite"):
         natural_policy_gradient(mdp, policy, [np.nan], 0.1, 2)
+
+
+def test_handout_random_mdp_plot_stays_out_of_the_round_off_regime():
+    """The handout's random-MDP plot cell runs NPG at the (delta, iterations) it shows: each run must
+    stay where NPG means something (|theta| < 100, so probabilities ~e^-100 neither underflow nor
+    make F^+ overflow), for the reference and for other pseudo-inverses a student may use
+    (lstsq, numpy's default pinv cut-off). At delta = 0.05 for 30 iterations theta passed 1e80."""
+    import re
+    from pathlib import Path
+
+    from solutions import natural_policy_gradient, random_mdp
+    from solutions.fisher import fisher_information
+    from solutions.mdp import policy_gradient
+
+    source = (Path(__file__).resolve().parents[1] / "solutions" / "notebook" / "plot_random_mdp.py").read_text()
+    iterations = int(re.search(r"^iterations = (\d+)$", source, re.M).group(1))
+    call = r"natural_policy_gradient\(mdp_r, policy_r, theta_start, ([0-9.]+), "
+    deltas = [float(d) for d in re.findall(call, source)]
+    assert deltas and "default_rng(5), 5, 3)" in source
+    mdp, policy = random_mdp(np.random.default_rng(5), 5, 3)
+    solvers = {"lstsq": lambda F, g: np.linalg.lstsq(F, g, rcond=None)[0],
+               "pinv": lambda F, g: np.linalg.pinv(F) @ g}
+    for delta in deltas:
+        thetas = natural_policy_gradient(mdp, policy, np.zeros(policy.num_features), delta, iterations)
+        assert np.all(np.isfinite(thetas)) and np.abs(thetas).max() < 100.0, (delta, np.abs(thetas).max())
+        for name, solve in solvers.items():
+            theta = np.zeros(policy.num_features)
+            for _ in range(iterations):
+                g = policy_gradient(mdp, policy, theta)
+                v = solve(fisher_information(mdp, policy, theta), g)
+                theta = theta + np.sqrt(delta / (g @ v)) * v
+            assert np.all(np.isfinite(theta)) and np.abs(theta).max() < 100.0, (name, delta, np.abs(theta).max())

@@ -184,3 +184,23 @@ def test_testers_correct_submissions_pass_hidden_cases_of_other_identities(spec:
     for i in range(4):
         failures = run_in_process(folder, b"robustness", f"tester-{i}")
         assert not failures, "\n".join(f"{part}: {check}\n{outcome.message}" for part, check, outcome in failures)
+
+
+def test_readme_counts_the_strangers_catalogue() -> None:
+    """The README's figures for the testers' catalogue are the catalogue's."""
+    import json
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    entries = json.loads((root / "tests/submissions/strangers/catalogue.json").read_text())
+    text = " ".join((root / "README.md").read_text().split())
+    m = re.search(r"wrote (\d+) submissions, (\d+) of them notebooks \(graded as notebooks\)\. (\d+) are correct "
+                  r".*?; (\d+) lose points .*?; (\d+) are correct by the handout's definitions .*? (\d+) of them "
+                  r"compute `policy_kl` from probabilities", text)
+    assert m, "README's strangers paragraph changed"
+    notebooks = {e["base"] for e in entries if list((root / "tests/submissions/strangers" / e["base"]).glob("*.ipynb"))}
+    counts = [len(entries), len(notebooks)] + [sum(e["verdict"] == v for e in entries)
+                                               for v in ("correct", "wrong", "disputed")]
+    counts.append(sum(any("policy_kl from probabilities" in a for a in e.get("also", ())) for e in entries)
+                  + sum(e["name"] == "A_policy_kl_from_probs" for e in entries))
+    assert [int(x) for x in m.groups()] == counts

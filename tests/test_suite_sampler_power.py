@@ -72,9 +72,11 @@ class _SamplerContext:
 
 def _sampler_checks(identity: str = "power") -> tuple[object, list]:
     """The sampler's distribution checks (not the one that calls it twice for reproducibility: these
-    fake samplers draw from their own generator, and their power is about the law they draw from)."""
+    fake samplers draw from their own generator, and their power is about the law they draw from;
+    nor the n = 1 check, which looks at shapes only)."""
     suite = build_suite(Seeds(b"test-secret", identity))
-    return suite, [c for c in suite.checks if c.part == "sample_state_actions" and "same rng" not in c.name]
+    return suite, [c for c in suite.checks if c.part == "sample_state_actions" and "same rng" not in c.name
+                   and not c.name.startswith("n = 1")]
 
 
 @pytest.mark.parametrize("name", list(WRONG_SAMPLERS))
@@ -98,6 +100,8 @@ def test_wrong_samplers_fail_the_designed_checks_and_are_named(name: str) -> Non
 def test_gross_sampler_mistakes_fail_every_check(name: str) -> None:
     law, _ = WRONG_SAMPLERS[name]
     suite, checks = _sampler_checks()
+    if name == "t starting at 1":  # on the gamma = 0.99 chain d P_pi and d differ by O(1 - gamma) only
+        checks = [c for c in checks if not c.name.startswith("gamma = 0.99")]
     failed = [c.name for c in checks if not c.run(_SamplerContext(suite, law, 2)).passed]
     assert len(failed) == len(checks), f"{name} passed {set(c.name for c in checks) - set(failed)}"
 

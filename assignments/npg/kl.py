@@ -105,7 +105,9 @@ def policy_kl(
         theta0, theta: parameters, shape (k,).
 
     Returns:
-        ``d_KL`` as a float, >= 0.
+        ``d_KL`` as a float, >= 0. Finite whenever both policies allow the same actions, even for
+        near-deterministic policies (|theta| ~ 1e3) whose probabilities underflow to 0: compute it
+        from log-probabilities (log-softmax), not from ``kl_divergence`` of the probabilities.
     """
     theta0 = check_theta(theta0, policy.num_features, "theta0")
     theta = check_theta(theta, policy.num_features, "theta")

@@ -98,6 +98,13 @@ def call_failure(result: CallResult, func: str, inputs: str, reproduce: Optional
     return Outcome(False, message)
 
 
+def _failed(reproduce: Optional[str], message: str) -> Outcome:
+    """A failed outcome whose message ends with the snippet that reproduces the call, if any."""
+    if reproduce:
+        message += "\nReproduce it in your notebook:\n    " + reproduce.replace("\n", "\n    ")
+    return Outcome(False, message)
+
+
 def numeric_value(
     result: CallResult, func: str, inputs: str, shape: Optional[tuple[int, ...]] = None, integer: bool = False,
     reproduce: Optional[str] = None,
@@ -111,10 +118,11 @@ def numeric_value(
         return None, call_failure(result, func, inputs, reproduce)
     value = result.value
     if value is None:
-        return None, Outcome(False, f"Your {func} returned None; expected {'a number' if shape == () else 'an array'}"
+        expected = "a number" if shape == () else "an array"
+        return None, _failed(reproduce, f"Your {func} returned None; expected {expected}"
                              " (is a return statement missing?).\nInput: " + inputs)
     if isinstance(value, list):
-        return None, Outcome(False, f"Your {func} returned a sequence of {len(value)} items; "
+        return None, _failed(reproduce, f"Your {func} returned a sequence of {len(value)} items; "
                              f"expected {'a number' if shape == () else 'an array'}.\nInput: {inputs}")
     arr = np.asarray(value)
     if integer:
@@ -122,7 +130,7 @@ def numeric_value(
             if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
                 arr = arr.astype(np.int64)
             else:
-                return None, Outcome(False, f"Your {func} returned dtype {arr.dtype}; expected integers.\n"
+                return None, _failed(reproduce, f"Your {func} returned dtype {arr.dtype}; expected integers.\n"
                                      f"Input: {inputs}")
         arr = arr.astype(np.int64)
     else:
@@ -131,7 +139,7 @@ def numeric_value(
         if shape == () and arr.size == 1:
             arr = arr.reshape(())
         else:
-            return None, Outcome(False, f"Your {func} returned shape {arr.shape}; expected shape {shape}.\n"
+            return None, _failed(reproduce, f"Your {func} returned shape {arr.shape}; expected shape {shape}.\n"
                                  f"Input: {inputs}")
     return arr, None
 

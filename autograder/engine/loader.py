@@ -315,6 +315,7 @@ def _use_notebook(sub: Submission, source: str, notebooks: dict[str, bytes]) -> 
         raise UserError(f"{name}: the notebook has no code to grade (no code cells outside those tagged "
                         f"{' or '.join(sorted(SKIPPED_TAGS))}); write your functions in its code cells, "
                         "save it, and submit again")
+    sub.notes += skipped_cell_definitions(_decode(name, notebooks[name]), sub.notebook_cells)
     code = sum(len(c) for _, c in sub.notebook_cells)
     if code > MAX_SOURCE_CHARS:
         raise UserError(f"{name}: its code cells hold {code} characters of Python; this homework needs a few "
@@ -476,6 +477,75 @@ def notebook_code_cells(text: str, name: str = "notebook") -> list[tuple[int, st
         if code.strip():
             cells.append((index, code))
     return cells
+
+
+def _top_level_names(code: str) -> set[str]:
+    """Names a cell defines at top level (functions, classes, assignments, imports); empty if it
+    does not parse."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+def _global_references(code: str) -> set[str]:
+    """Global names a cell's code reads: at top level, or free in its functions (not their locals)."""
+    import symtable
+
+    try:
+        table = symtable.symtable(code, "cell", "exec")
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    stack = [table]
+    while stack:
+        t = stack.pop()
+        stack.extend(t.get_children())
+        for sym in t.get_symbols():
+            if sym.is_referenced() and (t.get_type() == "module" or sym.is_global()):
+                names.add(sym.get_name())
+    return names
+
+
+def skipped_cell_definitions(text: str, graded: Sequence[tuple[int, str]]) -> list[str]:
+    """A note for each name that a skipped cell (tagged "check" or "plot") defines and the graded
+    cells use without defining: in Jupyter it exists when the cells run top to bottom, for the
+    grader (which skips those cells) it does not, so the graded code raises NameError."""
+    import nbformat
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nb = nbformat.reads(text, as_version=4)
+    defined: set[str] = set()
+    used: set[str] = set()
+    for _, code in graded:
+        defined |= _top_level_names(code)
+        used |= _global_references(code)
+    notes = []
+    for index, cell in enumerate(nb.cells, start=1):
+        tags = set(cell.get("metadata", {}).get("tags", []) or []) & SKIPPED_TAGS
+        if cell.get("cell_type") != "code" or not tags:
+            continue
+        missing = sorted((_top_level_names(strip_magics(cell.get("source", ""))) & used) - defined)
+        if missing:
+            notes.append(f"cell {index} is tagged {'/'.join(sorted(tags))}, so the grader skips it, yet it defines "
+                         f"{', '.join(missing)}, which your graded code uses: move "
+                         f"{'it' if len(missing) == 1 else 'them'} to an untagged cell (in the grader, "
+                         "using it raises NameError)")
+    return notes
 
 
 def strip_magics(source: str) -> str:

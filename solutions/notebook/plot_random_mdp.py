@@ -3,10 +3,10 @@ import matplotlib.pyplot as plt
 
 mdp_r, policy_r = random_mdp(np.random.default_rng(5), 5, 3)
 theta_start = np.zeros(policy_r.num_features)
-iterations = 30
+iterations = 20
 curves = {
+    "NPG, delta = 0.005": natural_policy_gradient(mdp_r, policy_r, theta_start, 0.005, iterations),
     "NPG, delta = 0.01": natural_policy_gradient(mdp_r, policy_r, theta_start, 0.01, iterations),
-    "NPG, delta = 0.05": natural_policy_gradient(mdp_r, policy_r, theta_start, 0.05, iterations),
     "gradient ascent, step 1": gradient_ascent(mdp_r, policy_r, theta_start, 1.0, iterations),
 }
 V = np.zeros(mdp_r.num_states)

@@ -12,7 +12,8 @@ A submission is a :class:`Spec`: the reference's student files (``kl.py``, ``fis
 * whole files replaced or deleted (``files``);
 * a *base* folder of whole student files (``base``) used instead of the reference's: the
   submissions that independent testers wrote from the handout alone (``strangers/``) are their
-  correct files, verbatim, and their mistakes are text patches on them.
+  correct files, verbatim, and their mistakes are text patches on them (or whole folders). A base
+  holding a notebook is graded as that notebook alone.
 
 A spec also states what the grade must show: the parts that lose points and the catalogue keys
 their feedback must name (``lose``), the parts that fail only because they call a failing part
@@ -94,7 +95,11 @@ def build(spec: Spec, dest: Path) -> Path:
     """Write ``spec`` as a student's folder ``dest`` and return it."""
     materialise(Sample(spec.name, spec.description), dest)
     if spec.base is not None:
-        for whole in sorted((HERE / spec.base).glob("*.py")):
+        notebooks = sorted((HERE / spec.base).glob("*.ipynb"))
+        if notebooks:  # a notebook submission: the notebook alone, no .py files beside it
+            for student_file in dest.glob("*.py"):
+                student_file.unlink()
+        for whole in sorted((HERE / spec.base).glob("*.py")) + notebooks:
             (dest / whole.name).write_text(whole.read_text(encoding="utf-8"), encoding="utf-8")
     if spec.folder is not None:
         folder = HERE / spec.folder

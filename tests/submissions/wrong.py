@@ -15,7 +15,7 @@ DIRECTION = "return np.linalg.pinv(F, rcond=1e-10, hermitian=True) @ g"
 STEP = "return np.sqrt(delta / g_F_g) * v"
 STOP = "stop = rng.geometric(1.0 - mdp.gamma, size=n) - 1"
 
-KL_DEPENDENTS = ("kl_bernoulli", "policy_kl")  # both call kl_divergence
+KL_DEPENDENTS = ("kl_bernoulli",)  # calls kl_divergence (policy_kl works from log-probabilities)
 
 WRONG = (
     # ---- KL ----------------------------------------------------------------------------------
@@ -25,7 +25,7 @@ WRONG = (
          dependent=KL_DEPENDENTS),
     Spec("log2-kl", "kl_divergence uses log base 2",
          (("kl.py", KL_TERMS, KL_TERMS.replace("np.log(", "np.log2(")),),
-         lose={"kl_divergence": ("log_base_2",), "kl_bernoulli": ("log_base_2",), "policy_kl": ("log_base_2",)},
+         lose={"kl_divergence": ("log_base_2",), "kl_bernoulli": ("log_base_2",)},
          dependent=KL_DEPENDENTS),
     Spec("no-0log0", "kl_divergence without the 0 log 0 = 0 convention (nan)",
          (("kl.py", KL_TERMS, "terms = p * (np.log(p) - np.log(q))"),),
@@ -38,10 +38,11 @@ WRONG = (
          (("kl.py", GAUSS, "return squared_distance / (2.0 * sigma)"),),
          lose={"kl_gaussian": ("sigma_not_squared",)}),
     Spec("policy-kl-new-policy", "policy_kl takes KL(pi_theta || pi_theta0) (the slide's example)",
-         (("kl.py", "d0 @ kl_divergence(pi0, pi)", "d0 @ kl_divergence(pi, pi0)"),),
+         (("kl.py", "np.where(pi0 > 0, pi0 * (log_pi0 - log_pi), 0.0)",
+           "np.where(np.exp(log_pi) > 0, np.exp(log_pi) * (log_pi - log_pi0), 0.0)"),),
          lose={"policy_kl": ("kl_weighted_by_new_policy",)}),
     Spec("policy-kl-d-theta", "policy_kl weights states by d^theta instead of d^theta0",
-         (("kl.py", D0, "d0 = discounted_state_distribution(mdp, pi)"),),
+         (("kl.py", D0, "d0 = discounted_state_distribution(mdp, np.exp(log_pi))"),),
          lose={"policy_kl": ("weighted_by_d_theta",)}),
     Spec("policy-kl-uniform", "policy_kl weights states uniformly",
          (("kl.py", D0, "d0 = np.full(mdp.num_states, 1.0 / mdp.num_states)"),),

@@ -166,6 +166,26 @@ def line_mdp() -> tuple[TabularMDP, LogLinearPolicy, np.ndarray]:
     return mdp, LogLinearPolicy(phi), np.array([0.3, 0.8])
 
 
+def slow_mdp() -> tuple[TabularMDP, LogLinearPolicy, np.ndarray]:
+    """gamma = 0.99 and a slow leak: from state 0 the chain reaches the absorbing state 2 through
+    state 1 only after ~40 steps, so d^theta needs the whole discounted horizon (mean 99 steps).
+    Rollouts capped at some length, or d summed over a few hundred powers of P_pi, move mass
+    between the states by far more than sampling noise or a tolerance."""
+    S, A = 3, 2
+    P = np.zeros((S, A, S))
+    P[0, 0] = [0.98, 0.02, 0.0]
+    P[0, 1] = [0.97, 0.0, 0.03]
+    P[1, 0] = [0.0, 0.9, 0.1]
+    P[1, 1] = [0.05, 0.9, 0.05]
+    P[2, :, 2] = 1.0
+    r = np.array([[0.0, 0.1], [0.5, 0.0], [1.0, 0.8]])
+    mdp = TabularMDP(P, r, 0.99, np.eye(S)[0])
+    phi = np.zeros((S, A, 3))
+    phi[0, 0, 0] = phi[1, 0, 1] = phi[2, 0, 2] = 1.0
+    phi[:, 1, 0] = [0.5, -0.5, 0.2]
+    return mdp, LogLinearPolicy(phi), np.array([0.4, -0.3, 0.6])
+
+
 def relabelled(build: Callable[[], tuple], seed: int) -> Callable[[], tuple]:
     """The case of ``build`` with its states and actions renamed by random permutations (features,
     mask, rewards, transitions and mu0 move with them): policy KL, F, the gradient and every

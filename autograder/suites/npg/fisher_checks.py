@@ -173,6 +173,9 @@ def build(seeds: Seeds) -> list[Check]:
     add(Check("fisher_information", "an unreachable state and a masked action", _check_fisher(
         cases.unreachable_mdp, "3 states, state 2 unreachable, action 1 masked in state 0",
         cases.literal_snippet(cases.unreachable_mdp, "fisher_information(mdp, policy, theta)")), kind="edge"))
+    add(Check("fisher_information", "gamma = 0.99, a slow chain: d needs the whole horizon", _check_fisher(
+        cases.slow_mdp, "3 states, gamma = 0.99, state 2 reached after ~40 steps",
+        cases.literal_snippet(cases.slow_mdp, "fisher_information(mdp, policy, theta)")), kind="edge"))
     for case, name in (
         (cases.MDPCase(311, 4, 3, num_features=5), "random MDP with features"),
         (cases.MDPCase(312, 3, 2), "random tabular MDP (singular F)"),

@@ -117,7 +117,10 @@ def _policy_kl_mistakes(mdp: Any, policy: Any, theta0: np.ndarray, theta: np.nda
     d0 = discounted_state_distribution(mdp, pi0)
     d = discounted_state_distribution(mdp, pi)
     per_state = ref.kl_divergence(pi0, pi)
-    return [
+    with np.errstate(all="ignore"):
+        from_probs = float(d0 @ per_state)  # pi_theta underflowing to 0 makes this inf
+    underflow = [(mistake("kl_from_underflowing_probs"), from_probs)] if np.isinf(from_probs) else []
+    return underflow + [
         (mistake("kl_weighted_by_new_policy"), d0 @ ref.kl_divergence(pi, pi0)),
         (mistake("weighted_by_d_theta"), d @ per_state),
         (mistake("uniform_state_weights"), per_state.mean()),
@@ -153,6 +156,14 @@ def _dirichlet(rng: np.random.Generator, shape: tuple[int, ...], zeros: bool = F
     return x
 
 
+def _hidden_batch(rng: np.random.Generator, swap: bool) -> tuple[np.ndarray, np.ndarray]:
+    """p of shape (4, 2, 5) with zeros against q of shape (2, 5); ``swap``: q has the extra axis instead
+    (broadcasting goes both ways: neither argument is "the batch")."""
+    if swap:
+        return _dirichlet(rng, (2, 5), zeros=True), _dirichlet(rng, (4, 2, 5))
+    return _dirichlet(rng, (4, 2, 5), zeros=True), _dirichlet(rng, (2, 5))
+
+
 def build(seeds: Seeds) -> list[Check]:
     checks: list[Check] = []
     add = checks.append
@@ -169,6 +180,8 @@ def build(seeds: Seeds) -> list[Check]:
     rng = np.random.default_rng(101)
     add(Check("kl_divergence", "a batch of distributions against one q (broadcasting)", _check_kl_divergence(
         _dirichlet(rng, (3, 4)), _dirichlet(rng, (4,)), "random"), kind="random"))
+    add(Check("kl_divergence", "one p against a batch of q (broadcasting the other way)", _check_kl_divergence(
+        _dirichlet(rng, (4,)), _dirichlet(rng, (3, 4)), "random"), kind="random"))
     add(Check("kl_divergence", "random distributions with zeros, shape (5, 6)", _check_kl_divergence(
         _dirichlet(rng, (5, 6), zeros=True), _dirichlet(rng, (5, 6)), "random"), kind="random"))
     p_zeros, q_full = _dirichlet(rng, (3, 5), zeros=True), _dirichlet(rng, (3, 5))
@@ -178,7 +191,7 @@ def build(seeds: Seeds) -> list[Check]:
     for i in range(2):
         hrng = np.random.default_rng(seeds.hidden(f"kl_divergence/{i}"))
         add(Check("kl_divergence", f"hidden random batch {i + 1}", _check_kl_divergence(
-            _dirichlet(hrng, (4, 2, 5), zeros=True), _dirichlet(hrng, (2, 5)), "hidden random batch", True),
+            *_hidden_batch(hrng, swap=i == 1), "hidden random batch", True),
             kind="hidden"))
 
     # kl_bernoulli
@@ -198,6 +211,8 @@ def build(seeds: Seeds) -> list[Check]:
     rng = np.random.default_rng(102)
     add(Check("kl_gaussian", "a batch of means, sigma = 2", _check_kl_gaussian(
         rng.standard_normal((4, 3)), rng.standard_normal(3), 2.0, "random"), kind="random"))
+    add(Check("kl_gaussian", "a batch of one: shape (1,), not a scalar", _check_kl_gaussian(
+        [[1.0, -0.5]], [[0.0, 0.5]], 0.8, "hand-made"), kind="edge"))
     add(Check("kl_gaussian", "a sigma per row (broadcasting)", _check_kl_gaussian(
         rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), rng.uniform(0.5, 2.0, 4), "random"),
         kind="random"))
@@ -276,4 +291,12 @@ def build(seeds: Seeds) -> list[Check]:
         sharp_case, sharp.describe() + ", theta of size ~1000", sharp.snippet(
             f"theta2 = theta + 0.5 * np.random.default_rng({sharp.seed + 1}).standard_normal(policy.num_features)\n"
             "policy_kl(mdp, policy, theta, theta2)")), kind="edge"))
+
+    def far_case() -> tuple:
+        mdp, policy, theta0 = sharp.build()
+        return mdp, policy, theta0, -theta0
+
+    add(Check("policy_kl", "near-deterministic policies far apart: probabilities underflow, the KL is finite",
+              _check_policy_kl(far_case, sharp.describe() + ", theta of size ~1000, theta2 = -theta", sharp.snippet(
+                  "policy_kl(mdp, policy, theta, -theta)")), kind="edge"))
     return checks

@@ -32,6 +32,11 @@ _ENTRIES = [
     ("mu0_state_weights", "mu0 weighting instead of d",
      "States are weighted by the discounted state distribution d(s) = (1 - gamma) sum_t gamma^t "
      "Pr(s_t = s), not by the initial distribution mu0."),
+    ("kl_from_underflowing_probs", "probabilities that underflow to 0 (inf instead of a finite KL)",
+     "At |theta| ~ 1e3, pi_theta(a|s) = exp(logit - logsumexp) underflows to 0 where pi_theta0(a|s) > 0, so "
+     "KL(pi_theta0 || pi_theta) from probabilities is inf, yet log pi_theta(a|s) is finite (about -1e3) and so "
+     "is the KL. Compute log pi with a log-softmax (z - max z - log sum exp(z - max z)) and sum "
+     "pi_theta0 (log pi_theta0 - log pi_theta)."),
     ("missing_one_minus_gamma", "missing (1 - gamma)",
      "d(s) = (1 - gamma) sum_t gamma^t Pr(s_t = s) is normalised (it sums to 1): the factor "
      "(1 - gamma) is missing."),
@@ -62,6 +67,9 @@ _ENTRIES = [
      "Stop at T ~ Geometric(1 - gamma): Pr(T = t) = (1 - gamma) gamma^t, mean gamma / (1 - gamma) steps. "
      "numpy's rng.geometric(p) counts trials until the first success (values 1, 2, ...): use "
      "rng.geometric(1 - gamma) - 1."),
+    ("sampler_other_gamma", "a discount other than mdp.gamma",
+     "Stop at T ~ Geometric(1 - gamma) with the MDP's own discount, mdp.gamma: a global gamma from another "
+     "cell, or a fixed 0.9, gives the discounted distribution of another MDP."),
     ("sampler_uniform_actions", "actions not drawn from pi_theta",
      "Draw a ~ pi_theta(.|s) at the sampled state."),
     # NPG direction and step
@@ -83,6 +91,10 @@ _ENTRIES = [
      "(scaling g by any c > 0 gives the same step): test g^T F^+ g > 0 instead."),
     ("euclidean_norm", "the Euclidean norm instead of the F-norm",
      "Scale F^+ g so that D^T F D = delta (the Fisher norm), not so that ||D||^2 = delta or with g^T g."),
+    ("fixed_ridge", "a fixed ridge (F + eps I) instead of F^+",
+     "Adding eps I to F 'for stability' changes the step once F's eigenvalues are no longer large against eps "
+     "(F shrinks as the policy becomes deterministic): F^+ g is then no longer the direction and D^T F D falls "
+     "short of delta. Use the pseudo-inverse (np.linalg.pinv or lstsq) with no added ridge."),
     ("no_zero_guard", "no guard for a zero gradient",
      "When g^T F^+ g = 0 (zero gradient) the step is D = 0; dividing by it gives nan."),
     ("steepest_descent", "steepest descent instead of CG",

@@ -86,6 +86,9 @@ def _sampler_alternatives(mdp: Any, policy: Any, theta: np.ndarray) -> list:
     if 0.0 < mdp.gamma < 1.0:  # T ~ Geometric(gamma) instead of Geometric(1 - gamma), on {0, ..} or {1, ..}
         swapped = _discounted(mdp, P_pi, 1.0 - mdp.gamma)
         states += [(mistake("sampler_wrong_horizon"), swapped), (mistake("sampler_wrong_horizon"), swapped @ P_pi)]
+    for other in (0.5, 0.8, 0.9, 0.95, 0.99):  # a discount of its own (a notebook global, a default)
+        if abs(other - mdp.gamma) > 1e-9:
+            states.append((mistake("sampler_other_gamma"), _discounted(mdp, P_pi, other)))
     out = [(m, s[:, None] * pi) for m, s in states]
     out.append((mistake("sampler_uniform_actions"), d[:, None] * uniform_actions))
     return out
@@ -153,30 +156,67 @@ def _check_sampler(build: Builder, n: int, seed: int, label: str, snippet: Optio
 
 
 def _check_sampler_reproducible(build: Builder, n: int, seed: int, label: str, snippet: Optional[str]) -> Callable:
-    """Two calls with generators of the same seed must return the same samples: every random number
-    comes from the ``rng`` argument (np.random's global state or a new generator breaks this)."""
+    """Two calls with generators of the same seed must return the same samples, and a call with the
+    next seed other samples: every random number comes from the ``rng`` argument (np.random's global
+    state breaks the first; a generator of the submission's own, e.g. ``default_rng(0)``, the second).
+    Two correct draws of ``n`` pairs from the same non-degenerate distribution coincide with
+    probability far below 1e-100 (every pair has probability < 0.99), so the second test cannot
+    fail a correct sampler."""
     def run(ctx: Context) -> Outcome:
         mdp, policy, theta = build()
-        inputs = f"{label}; theta = {format_value(theta)}; n = {n}; rng = np.random.default_rng({seed}), twice"
+        inputs = (f"{label}; theta = {format_value(theta)}; n = {n}; rng = np.random.default_rng({seed}) twice, "
+                  f"then np.random.default_rng({seed + 1})")
         values = []
-        for _ in range(2):
-            result = ctx.call("sample_state_actions", mdp, policy, theta, n, RNG(seed), timeout=20.0)
+        for s in (seed, seed, seed + 1):
+            result = ctx.call("sample_state_actions", mdp, policy, theta, n, RNG(s), timeout=20.0)
             if not result.ok:
                 return call_failure(result, "sample_state_actions", inputs, snippet)
             if not (isinstance(result.value, list) and len(result.value) == 2):
                 return Outcome(False, "Your sample_state_actions must return a pair (states, actions); it returned "
                                f"{format_value(result.value)}.\nInput: {inputs}")
             values.append([np.asarray(v) for v in result.value])
-        same = all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(*values))
-        if same:
+
+        def same(x: list, y: list) -> bool:
+            return all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(x, y))
+
+        if not same(values[0], values[1]):
+            message = (f"Your sample_state_actions returned different samples for two generators with the same "
+                       f"seed.\nInput: {inputs}\nDraw every random number from the rng argument (rng.random, "
+                       "rng.choice, rng.geometric), not from np.random or a new generator: the grader and your "
+                       "notebook must be able to reproduce the samples.")
+        elif same(values[0], values[2]):
+            message = (f"Your sample_state_actions returned the same samples for generators with different seeds "
+                       f"({seed} and {seed + 1}).\nInput: {inputs}\nThe samples do not come from the rng argument: "
+                       "a generator of your own (such as rng = np.random.default_rng(0) inside the function) replaces "
+                       "the caller's, so every call returns the same draw and the caller's rng never advances. Draw "
+                       "from the rng you are given.")
+        else:
             return Outcome(True)
-        message = (f"Your sample_state_actions returned different samples for two generators with the same seed.\n"
-                   f"Input: {inputs}\nDraw every random number from the rng argument (rng.random, rng.choice, "
-                   "rng.geometric), not from np.random or a new generator: the grader and your notebook must be "
-                   "able to reproduce the samples.")
         if snippet:
             message += "\nReproduce it in your notebook:\n    " + snippet.replace("\n", "\n    ")
         return Outcome(False, message)
+
+    return run
+
+
+def _check_sampler_one(build: Builder, seed: int, label: str, snippet: Optional[str]) -> Callable:
+    """n = 1: still two integer arrays of shape (1,) (np.squeeze would give 0-d arrays)."""
+    def run(ctx: Context) -> Outcome:
+        mdp, policy, theta = build()
+        inputs = f"{label}; theta = {format_value(theta)}; n = 1; rng = np.random.default_rng({seed})"
+        result = ctx.call("sample_state_actions", mdp, policy, theta, 1, RNG(seed), timeout=20.0)
+        if not result.ok:
+            return call_failure(result, "sample_state_actions", inputs, snippet)
+        if not (isinstance(result.value, list) and len(result.value) == 2):
+            return Outcome(False, "Your sample_state_actions must return a pair (states, actions); it returned "
+                           f"{format_value(result.value)}.\nInput: {inputs}")
+        for name, item in zip(("states", "actions"), result.value):
+            sub = type(result)("ok", value=item)
+            _, failure = numeric_value(sub, f"sample_state_actions ({name})", inputs, shape=(1,), integer=True,
+                                       reproduce=snippet)
+            if failure is not None:
+                return failure
+        return Outcome(True)
 
     return run
 
@@ -325,6 +365,12 @@ def _step_alternatives(F: np.ndarray, g: np.ndarray, delta: float) -> list:
     ]
     if gFg > 0:
         out.append((mistake("plain_gradient"), np.sqrt(delta / gFg) * g))
+    eye = np.eye(len(g))
+    for eps in (1e-12, 1e-10, 1e-8, 1e-6):  # a ridge "for stability" at the sizes students pick
+        w = np.linalg.solve(F + eps * eye, g)
+        gw = float(g @ w)
+        if gw > 0:
+            out.append((mistake("fixed_ridge"), np.sqrt(delta / gw) * w))
     return out
 
 
@@ -542,7 +588,7 @@ def _check_npg(build: Callable[[], tuple], delta: float, iterations: int, label:
         reach = [discounted_state_distribution(mdp, policy.probs(th)) > 1e-12 for th in expected]
         inputs = f"{label}; theta0 = {format_value(theta0)}, delta = {delta:g}, iterations = {iterations}"
         result = ctx.call("natural_policy_gradient", mdp, policy, theta0, delta, iterations, timeout=20.0)
-        if result.ok and np.shape(result.value) == (iterations, len(theta0)):
+        if result.ok and iterations > 0 and np.shape(result.value) == (iterations, len(theta0)):
             got_short = np.asarray(result.value, float)
             if np.allclose(_signature(mdp, policy, got_short, reach[1:]), _signature(mdp, policy, expected[1:],
                                                                                     reach[1:]), rtol=1e-4):
@@ -594,9 +640,12 @@ def _step_mistake(F: np.ndarray, g: np.ndarray, delta: float, D: np.ndarray) -> 
     if not np.any(D) and np.any(g) and not _singular(F):
         return mistake("small_gradient_no_step")
     alternatives = _step_alternatives(F, g, delta)
-    tol = Tolerance(rtol=1e-4, atol=1e-6 * max(1e-300, float(np.abs(D).max())))
-    return diagnose(_invariants(F, g, D), [(m, _invariants(F, g, np.asarray(a, float))) for m, a in alternatives],
-                    tol)
+    have = _invariants(F, g, D)
+    # The absolute part scales with the invariants themselves (F D and g . D), not with D: where F is
+    # tiny (near-deterministic iterates) an atol in units of D would let every alternative match.
+    scale = float(np.abs(have).max()) if np.all(np.isfinite(have)) else 0.0
+    tol = Tolerance(rtol=1e-4, atol=1e-6 * max(1e-300, scale))
+    return diagnose(have, [(m, _invariants(F, g, np.asarray(a, float))) for m, a in alternatives], tol)
 
 
 def _trajectory_mistake(mdp: Any, policy: Any, theta0: np.ndarray, delta: float, iterations: int,
@@ -671,6 +720,10 @@ def build(seeds: Seeds) -> list[Check]:
         cases.line_mdp, SAMPLES, 406, "6 states in a line from state 0, gamma = 0.9", cases.literal_snippet(
             cases.line_mdp, f"states, actions = sample_state_actions(mdp, policy, theta, {SAMPLES}, "
                             "np.random.default_rng(406))")), kind="edge", weight=2.0))
+    add(Check("sample_state_actions", "gamma = 0.99, a slow chain: rollouts need their whole length", _check_sampler(
+        cases.slow_mdp, SAMPLES, 408, "3 states, gamma = 0.99, state 2 reached after ~40 steps",
+        cases.literal_snippet(cases.slow_mdp, f"states, actions = sample_state_actions(mdp, policy, theta, {SAMPLES}, "
+                                              "np.random.default_rng(408))")), kind="edge"))
     add(Check("sample_state_actions", "an unreachable state and a masked action", _check_sampler(
         cases.unreachable_mdp, SAMPLES, 403, "3 states, state 2 unreachable, action 1 masked in state 0",
         cases.literal_snippet(cases.unreachable_mdp, f"states, actions = sample_state_actions(mdp, policy, theta, "
@@ -680,12 +733,19 @@ def build(seeds: Seeds) -> list[Check]:
         public_sampler.build, SAMPLES, 405, public_sampler.describe(),
         public_sampler.snippet(f"states, actions = sample_state_actions(mdp, policy, theta, {SAMPLES}, "
                                "np.random.default_rng(405))")), kind="random"))
-    add(Check("sample_state_actions", "the same rng seed gives the same samples", _check_sampler_reproducible(
+    add(Check("sample_state_actions", "the same rng seed gives the same samples, another seed others",
+              _check_sampler_reproducible(
         public_sampler.build, 2000, 407, public_sampler.describe(),
         public_sampler.snippet("a = sample_state_actions(mdp, policy, theta, 2000, np.random.default_rng(407))\n"
                                "b = sample_state_actions(mdp, policy, theta, 2000, np.random.default_rng(407))\n"
-                               "print(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))")),
+                               "c = sample_state_actions(mdp, policy, theta, 2000, np.random.default_rng(408))\n"
+                               "print(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))  # True\n"
+                               "print(np.array_equal(a[0], c[0]) and np.array_equal(a[1], c[1]))  # False")),
         kind="random", weight=0.5))
+    add(Check("sample_state_actions", "n = 1: arrays of shape (1,)", _check_sampler_one(
+        public_sampler.build, 409, public_sampler.describe(),
+        public_sampler.snippet("sample_state_actions(mdp, policy, theta, 1, np.random.default_rng(409))")),
+        kind="edge", weight=0.5))
     hidden_sampler = cases.MDPCase(hidden("sampler/0"), 4, 3, num_features=3, gamma=0.85, hidden=True)
     add(Check("sample_state_actions", "hidden random MDP", _check_sampler(
         hidden_sampler.build, SAMPLES, hidden("sampler/rng") % 2**31, hidden_sampler.describe(), None),
@@ -776,6 +836,9 @@ def build(seeds: Seeds) -> list[Check]:
     add(Check("natural_policy_gradient", "lecture example from theta = 0, delta = 0.01, 10 iterations", _check_npg(
         _example(0.0), 0.01, 10, "the lecture's example MDP",
         ex + "natural_policy_gradient(mdp, policy, np.array([0.0]), 0.01, 10)"), kind="example"))
+    add(Check("natural_policy_gradient", "iterations = 0: theta0 alone, shape (1, k)", _check_npg(
+        _example(0.7), 0.01, 0, "the lecture's example MDP",
+        ex + "natural_policy_gradient(mdp, policy, np.array([0.7]), 0.01, 0)  # shape (1, 1)"), kind="edge"))
     add(Check("natural_policy_gradient", "example with mu0 = (1, 0): zero gradient, theta stays", _check_npg(
         _example(0.5, (1.0, 0.0)), 0.01, 3, "the example MDP with mu0 = (1, 0)",
         "mdp, policy = example_mdp(mu0=(1.0, 0.0))\nnatural_policy_gradient(mdp, policy, np.array([0.5]), 0.01, 3)"),
@@ -790,6 +853,10 @@ def build(seeds: Seeds) -> list[Check]:
     add(Check("natural_policy_gradient", "random MDP with features, 6 iterations", _check_npg(
         feat.build, 0.05, 6, feat.describe(),
         feat.snippet("natural_policy_gradient(mdp, policy, theta, 0.05, 6)")), kind="random"))
+    big = cases.MDPCase(428, 4, 3, num_features=3)  # the full step lowers J at iterations 3 and 5
+    add(Check("natural_policy_gradient", "delta = 0.5: the full trust-region step, even where J drops", _check_npg(
+        big.build, 0.5, 6, big.describe(),
+        big.snippet("natural_policy_gradient(mdp, policy, theta, 0.5, 6)")), kind="random"))
     add(Check("natural_policy_gradient", "rewards scaled by 1e-9: the same trajectory", _check_npg(
         _scaled_rewards(feat.build, 1e-9), 0.05, 4, feat.describe() + ", rewards r scaled by 1e-9",
         feat.snippet("mdp = TabularMDP(mdp.P, 1e-9 * mdp.r, mdp.gamma, mdp.mu0)\n"

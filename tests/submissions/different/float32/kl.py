@@ -31,7 +31,13 @@ def kl_gaussian(mu1, mu2, sigma):
 def policy_kl(mdp, policy, theta0, theta):
     theta0 = check_theta(theta0, policy.num_features, "theta0").astype(f32)
     theta = check_theta(theta, policy.num_features, "theta").astype(f32)
-    pi0 = policy.probs(theta0).astype(f32)
-    pi = policy.probs(theta).astype(f32)
+    z0, z = policy.logits(theta0).astype(f32), policy.logits(theta).astype(f32)
+    log_pi0 = z0 - np.max(z0, axis=1, keepdims=True)
+    log_pi0 = log_pi0 - np.log(np.sum(np.exp(log_pi0), axis=1, keepdims=True))
+    log_pi = z - np.max(z, axis=1, keepdims=True)
+    log_pi = log_pi - np.log(np.sum(np.exp(log_pi), axis=1, keepdims=True))
+    pi0 = np.exp(log_pi0)
     d0 = discounted_state_distribution(mdp, pi0).astype(f32)
-    return d0 @ kl_divergence(pi0, pi)
+    with np.errstate(invalid="ignore"):
+        terms = np.where(pi0 > 0, pi0 * (log_pi0 - log_pi), f32(0))
+    return d0 @ terms.sum(axis=1)

@@ -63,9 +63,18 @@ def policy_kl(mdp, policy, theta0, theta):
     theta0 = check_theta(theta0, policy.num_features, "theta0")
     theta = check_theta(theta, policy.num_features, "theta")
     pi0 = policy.probs(theta0)
-    pi = policy.probs(theta)
     d0 = discounted_state_distribution(mdp, pi0)
+    z0, z = policy.logits(theta0), policy.logits(theta)
     total = 0.0
     for s in range(mdp.num_states):
-        total += d0[s] * float(kl_divergence(pi0[s], pi[s]))
+        allowed = [a for a in range(mdp.num_actions) if policy.mask[s, a]]
+        m0 = max(z0[s, a] for a in allowed)
+        m = max(z[s, a] for a in allowed)
+        log_norm0 = m0 + math.log(sum(math.exp(z0[s, a] - m0) for a in allowed))
+        log_norm = m + math.log(sum(math.exp(z[s, a] - m) for a in allowed))
+        for a in allowed:
+            log_p0 = z0[s, a] - log_norm0
+            p0 = math.exp(log_p0)
+            if p0 > 0:
+                total += d0[s] * p0 * (log_p0 - (z[s, a] - log_norm))
     return total

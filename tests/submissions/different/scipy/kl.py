@@ -2,7 +2,7 @@
 
 import numpy as np
 from mdp import as_float_array, check_distribution, check_theta, discounted_state_distribution
-from scipy.special import rel_entr
+from scipy.special import log_softmax, rel_entr
 
 
 def kl_divergence(p, q):
@@ -27,6 +27,10 @@ def kl_gaussian(mu1, mu2, sigma):
 def policy_kl(mdp, policy, theta0, theta):
     theta0 = check_theta(theta0, policy.num_features, "theta0")
     theta = check_theta(theta, policy.num_features, "theta")
-    pi0, pi = policy.probs(theta0), policy.probs(theta)
+    log_pi0 = log_softmax(policy.logits(theta0), axis=1)  # -inf where masked
+    log_pi = log_softmax(policy.logits(theta), axis=1)
+    pi0 = np.exp(log_pi0)
     d0 = discounted_state_distribution(mdp, pi0)
-    return float(np.sum(d0[:, None] * rel_entr(pi0, pi)))
+    with np.errstate(invalid="ignore"):
+        terms = np.where(pi0 > 0, pi0 * (log_pi0 - log_pi), 0.0)
+    return float(d0 @ terms.sum(axis=1))
