@@ -113,8 +113,9 @@ def feedback_markdown(row: Row, results: dict[str, Any], title: str) -> str:
 
 
 def _md_text(text: str) -> str:
-    """``text`` (names, messages: partly student-controlled) as literal Markdown: no HTML, links or emphasis."""
-    return re.sub(r"([\\`*_{}\[\]()<>#+!|~])", r"\\\1", " ".join(str(text).split()))
+    """``text`` (names, messages: partly student-controlled) as Markdown that makes no HTML, link, code
+    span or table cell of its own: ``\\ ` [ ] < |`` are escaped (emphasis is harmless and left alone)."""
+    return re.sub(r"([\\`\[\]<|])", r"\\\1", " ".join(str(text).split()))
 
 
 _CSS = ("body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;padding:0 1em;color:#222}"
