@@ -239,11 +239,20 @@ def _argument_names(func: Any, args: list, kwargs: dict) -> list:
 _NDARRAY: Any = None
 
 
+def _ndarray() -> Any:
+    """numpy's array type as bound at start-up (imported here only outside a served child: tests)."""
+    if _NDARRAY is None:
+        import numpy
+
+        return numpy.ndarray
+    return _NDARRAY
+
+
 def _snapshot(value: Any) -> Any:
     """What must be unchanged after a call, computed in the child before it: an array's contents;
     an object's (MDP, policy) attributes, each by identity and contents; None for the rest (numbers
     cannot change, generators and callables are meant to)."""
-    ndarray = _NDARRAY
+    ndarray = _ndarray()
     if isinstance(value, ndarray):
         return ndarray.copy(value)
     if not callable(value) and hasattr(value, "__dict__") and type(value).__module__ == "mdp":
@@ -253,7 +262,7 @@ def _snapshot(value: Any) -> Any:
 
 def _changes(name: str, value: Any, snap: Any) -> list:
     """The names of what a call changed in argument ``name`` (e.g. ``theta0``, ``mdp.P``)."""
-    ndarray = _NDARRAY
+    ndarray = _ndarray()
 
     def same(a: Any, b: Any) -> bool:
         if isinstance(a, ndarray) or isinstance(b, ndarray):
