@@ -186,6 +186,21 @@ def slow_mdp() -> tuple[TabularMDP, LogLinearPolicy, np.ndarray]:
     return mdp, LogLinearPolicy(phi), np.array([0.4, -0.3, 0.6])
 
 
+def rare_state_mdp() -> tuple[TabularMDP, LogLinearPolicy, np.ndarray]:
+    """A state visited rarely: from state 0 the chain enters state 1 with probability 2e-4 a step
+    and leaves it with probability 1/2, so d^theta(1) ~ 4e-4. Its block of F is small but real: a
+    Fisher matrix that drops "unvisited" states below a threshold (d < 1e-3) misses it by far
+    more than the tolerance (tabular softmax, so F is block diagonal by state)."""
+    S, A = 2, 2
+    P = np.zeros((S, A, S))
+    P[0, :] = [1.0 - 2e-4, 2e-4]
+    P[1, :] = [0.5, 0.5]
+    r = np.array([[1.0, 0.0], [0.0, 1.0]])
+    mdp = TabularMDP(P, r, 0.9, np.eye(S)[0])
+    phi = np.eye(S * A).reshape(S, A, S * A)
+    return mdp, LogLinearPolicy(phi), np.array([0.3, -0.2, 0.5, -0.4])
+
+
 def relabelled(build: Callable[[], tuple], seed: int) -> Callable[[], tuple]:
     """The case of ``build`` with its states and actions renamed by random permutations (features,
     mask, rewards, transitions and mu0 move with them): policy KL, F, the gradient and every

@@ -173,6 +173,9 @@ def build(seeds: Seeds) -> list[Check]:
     add(Check("fisher_information", "an unreachable state and a masked action", _check_fisher(
         cases.unreachable_mdp, "3 states, state 2 unreachable, action 1 masked in state 0",
         cases.literal_snippet(cases.unreachable_mdp, "fisher_information(mdp, policy, theta)")), kind="edge"))
+    add(Check("fisher_information", "a state visited rarely (d ~ 4e-4) still counts", _check_fisher(
+        cases.rare_state_mdp, "2 states, tabular softmax, state 1 entered with probability 2e-4 a step",
+        cases.literal_snippet(cases.rare_state_mdp, "fisher_information(mdp, policy, theta)")), kind="edge"))
     add(Check("fisher_information", "gamma = 0.99, a slow chain: d needs the whole horizon", _check_fisher(
         cases.slow_mdp, "3 states, gamma = 0.99, state 2 reached after ~40 steps",
         cases.literal_snippet(cases.slow_mdp, "fisher_information(mdp, policy, theta)")), kind="edge"))
