@@ -34,6 +34,16 @@ def kl_gaussian(mu1, mu2, sigma):
     return np.sum((mu1 - mu2) ** 2, axis=-1) / (2.0 * sigma**2)
 
 
+def _log_probs(policy, theta):
+    """log pi_theta(a|s) by a max-shifted log-sum-exp over the allowed actions (-inf elsewhere)."""
+    z = np.where(policy.mask, policy.phi @ np.asarray(theta, float), -np.inf)
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
 def policy_kl(mdp, policy, theta0, theta):
-    pi0, pi = policy.probs(np.asarray(theta0, float)), policy.probs(np.asarray(theta, float))
-    return float(discounted_state_distribution(mdp, pi0) @ _kl(pi0, pi))
+    log0, log1 = _log_probs(policy, theta0), _log_probs(policy, theta)
+    pi0 = np.exp(log0)
+    with np.errstate(invalid="ignore"):  # -inf - -inf on masked actions, where pi0 = 0
+        per_state = np.where(pi0 > 0, pi0 * (log0 - log1), 0.0).sum(axis=1)
+    return float(discounted_state_distribution(mdp, pi0) @ per_state)
