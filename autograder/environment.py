@@ -158,6 +158,13 @@ def student_environment(manifest: Optional[Path] = None) -> Optional[StudentEnvi
     return parse_environment(raw.get("environment"), str(manifest), [Path(f).stem for f in files if f])
 
 
+def missing_module_line(error: str) -> Optional[str]:
+    """The declared environment's one line for a ``ModuleNotFoundError`` traceback (e.g. "pandas is
+    not available on the grading server; use numpy"), or None (no environment, or another error)."""
+    environment = student_environment()
+    return environment.missing_module_message(error) if environment is not None else None
+
+
 def report_differences(stream: TextIO) -> list[str]:
     """Tell ``stream`` where this machine differs from the grading server (``grade`` and ``batch``
     grade with this machine's packages); returns the lines written."""

@@ -86,11 +86,9 @@ def call_failure(result: CallResult, func: str, inputs: str, reproduce: Optional
     message = f"Your {func} {what}.\nInput: {inputs}"
     error = result.error
     if result.kind == "import" and error:
-        from ..environment import student_environment
+        from ..environment import missing_module_line
 
-        environment = student_environment()
-        if environment is not None:
-            error = environment.missing_module_message(error) or error  # one line, not a traceback
+        error = missing_module_line(error) or error  # one line, not a traceback
     if error:
         message += f"\n{error}"
     if reproduce:

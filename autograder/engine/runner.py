@@ -185,7 +185,7 @@ def _fold_import_failures(report: GradeReport, broken: dict) -> None:
         error = getattr(failure, "error", "") or ""
         name = f"{module}.py"
         syntax = report.submission.syntax_errors.get(name)
-        outside = _missing_module_line(error) if error and not syntax else None
+        outside = _one_line_import_error(error) if error and not syntax else None
         detail = syntax or outside or error  # a module outside the student environment: one line, no traceback
         if not detail.strip():
             continue
@@ -205,12 +205,10 @@ def _fold_import_failures(report: GradeReport, broken: dict) -> None:
                                                                      "at the top)")
 
 
-def _missing_module_line(error: str) -> Optional[str]:
-    """The student environment's one line for a ``ModuleNotFoundError`` traceback, or None."""
-    from ..environment import student_environment
+def _one_line_import_error(error: str) -> Optional[str]:
+    from ..environment import missing_module_line  # imported when needed: grade start-up stays light
 
-    environment = student_environment()
-    return environment.missing_module_message(error) if environment is not None else None
+    return missing_module_line(error)
 
 
 def _environment_notes(submission: Submission) -> list[str]:
