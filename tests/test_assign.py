@@ -348,7 +348,8 @@ def test_a_failing_reference_leaves_assignments_untouched(tmp_path: Path) -> Non
 def test_tiny_assignment_generates_the_same_way(tmp_path: Path) -> None:
     source, out = generate_copy(TINY, tmp_path)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["README.md", "check.py", "helpers.py", "poly.py", "public_cases.json", "test_public.py", "tiny.ipynb"]
+        ["README.md", "check.py", "grading_stats.py", "helpers.py", "poly.py", "public_cases.json", "test_public.py",
+         "tiny.ipynb"]
     )
     poly = (out / "poly.py").read_text()
     assert "from helpers import square" in poly

@@ -46,13 +46,21 @@ from ..demo.samples import reference_folder
 from ..engine.isolation import Isolation
 from ..engine.runner import mdp_source
 from ..engine.sandbox import FVP, RNG, Limits, Sandbox, SubmissionFiles
-from ..engine.stats import g_test
+from ..engine.stats import (
+    EQUIVALENCE_ATOL,
+    EQUIVALENCE_RTOL,
+    EQUIVALENT_P_VALUE,
+    REACHABLE,
+    Tolerance,
+    g_test,
+    joint_counts,
+    scale_of,
+)
 from ..suites.npg import PARTS, cases
 
 __all__ = ["Probe", "build_probes", "probe_submission"]
 
-RTOL = 1e-9
-ATOL = 1e-12
+EQUIVALENCE = Tolerance(EQUIVALENCE_RTOL, EQUIVALENCE_ATOL)  # atol in units of the output's scale
 PROBE_SEEDS = (9001, 9002, 9003)
 SAMPLES = 20_000
 
@@ -70,21 +78,10 @@ class Probe:
     fvp: Optional[np.ndarray] = None
 
 
-def _close(got: Any, want: Any, rtol: float = RTOL, atol: float = ATOL) -> bool:
-    try:
-        g = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    w = np.asarray(want, dtype=float)
-    if g.shape != w.shape:
-        return False
-    if not np.array_equal(np.isnan(g), np.isnan(w)) or not np.array_equal(np.isinf(g), np.isinf(w)):
-        return False
-    if not np.array_equal(g[np.isinf(g)], w[np.isinf(w)]):
-        return False
-    finite = np.isfinite(w)
-    scale = max(1.0, float(np.abs(w[finite]).max())) if finite.any() else 1.0
-    return bool(np.allclose(g[finite], w[finite], rtol=rtol, atol=atol * scale))
+def _close(got: Any, want: Any) -> bool:
+    """``got`` matches ``want`` within ``EQUIVALENCE``, its atol times ``max(1, scale_of(want))``; nan
+    and inf where ``want`` has them (the same infinity)."""
+    return EQUIVALENCE.scaled(max(1.0, scale_of(want))).close(got, want, equal_nan=True)
 
 
 def _direction_same(F: np.ndarray, g: np.ndarray) -> Callable[[Any, Any], bool]:
@@ -112,7 +109,7 @@ def _trajectory_same(mdp: Any, policy: Any) -> Callable[[Any, Any], bool]:
             return False
         if thetas.shape != want.shape or not np.all(np.isfinite(thetas)):
             return False
-        reach = [discounted_state_distribution(mdp, policy.probs(th)) > 1e-12 for th in want]
+        reach = [discounted_state_distribution(mdp, policy.probs(th)) > REACHABLE for th in want]
         return _close(signature(thetas, reach), signature(want, reach))
 
     return same
@@ -136,9 +133,8 @@ def _sampler_same(mdp: Any, policy: Any, theta: np.ndarray) -> Callable[[Any, An
         if states.min() < 0 or states.max() >= S or actions.min() < 0 or actions.max() >= A:
             return False
         pi = policy.probs(theta)
-        counts = np.zeros((S, A))
-        np.add.at(counts, (states, actions), 1.0)
-        return g_test(counts, discounted_state_distribution(mdp, pi)[:, None] * pi).p_value > 0.01
+        counts = joint_counts((states, actions), (S, A))
+        return g_test(counts, discounted_state_distribution(mdp, pi)[:, None] * pi).p_value > EQUIVALENT_P_VALUE
 
     return same
 

@@ -13,27 +13,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .sandbox import CallResult
+from .stats import Tolerance
 from .suite import Outcome
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """``|got - expected| <= atol + rtol * |expected|``, elementwise (numpy's allclose)."""
-
-    rtol: float = 1e-5
-    atol: float = 1e-8
-
-    def __str__(self) -> str:
-        return f"|got - expected| <= atol + rtol * |expected| with rtol={self.rtol:g}, atol={self.atol:g}"
-
-    def close(self, got: np.ndarray, expected: np.ndarray, equal_nan: bool = False) -> bool:
-        got = np.asarray(got, dtype=float)
-        expected = np.asarray(expected, dtype=float)
-        if got.shape != expected.shape:
-            return False
-        with np.errstate(invalid="ignore", over="ignore"):
-            return bool(np.all(np.isclose(got, expected, rtol=self.rtol, atol=self.atol, equal_nan=equal_nan)))
-
 
 DEFAULT = Tolerance()
 

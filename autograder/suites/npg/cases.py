@@ -15,6 +15,8 @@ import numpy as np
 
 from solutions.mdp import LogLinearPolicy, TabularMDP, discounted_state_distribution, example_mdp, random_mdp
 
+from ...engine.stats import REACHABLE
+
 
 @dataclass(frozen=True)
 class MDPCase:
@@ -219,4 +221,4 @@ def relabelled(build: Callable[[], tuple], seed: int) -> Callable[[], tuple]:
 
 def reachable(mdp: TabularMDP, policy: LogLinearPolicy, theta: np.ndarray) -> np.ndarray:
     """States with d^theta(s) > 0 (boolean, shape (S,))."""
-    return discounted_state_distribution(mdp, policy.probs(theta)) > 1e-12
+    return discounted_state_distribution(mdp, policy.probs(theta)) > REACHABLE
