@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,24 @@ def test_the_module_imports_only_numpy_and_the_standard_library() -> None:
                  if isinstance(node, ast.ImportFrom) and node.module and not node.level}
     assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
     assert imported <= {"__future__", "math", "dataclasses", "typing", "numpy"}, imported
+
+
+def test_no_other_module_of_the_toolkit_defines_its_own_statistics_or_tolerance() -> None:
+    """The chi-square tail, the G-test and the tolerance exist once: the suite, the audit and the
+    check.py template import them (a second copy would drift, as check.py's unpooled G-test had)."""
+    shared = {"chi2_sf", "g_test", "GTest", "Tolerance", "scale_of", "joint_counts"}
+    defined = {}
+    for path in sorted((REPO / "autograder").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in shared:
+                defined.setdefault(node.name, []).append(str(path.relative_to(REPO)))
+    assert defined == {name: ["autograder/engine/stats.py"] for name in shared}
+    users = ["autograder/engine/compare.py", "autograder/suites/npg/npg_checks.py", "autograder/audit/probes.py",
+             "autograder/assign/templates/check.py"]
+    for user in users:
+        text = (REPO / user).read_text(encoding="utf-8")
+        assert re.search(r"^\s*from (\.|\.\.+engine\.|autograder\.engine\.)stats import", text, re.M), user
+    assert "from grading_stats import" in (REPO / users[-1]).read_text(encoding="utf-8")
 
 
 def test_check_py_uses_the_copy_in_a_folder_where_the_autograder_cannot_be_imported(tmp_path: Path) -> None:

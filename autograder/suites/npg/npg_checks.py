@@ -19,7 +19,7 @@ from solutions.mdp import TabularMDP, discounted_state_distribution, objective, 
 
 from ...engine.compare import Tolerance, call_failure, diagnose, format_value, mismatch, numeric_value
 from ...engine.sandbox import FVP, RNG
-from ...engine.stats import DIAGNOSIS_P_VALUE, FALSE_FAILURE, g_test, joint_counts
+from ...engine.stats import DIAGNOSIS_P_VALUE, FALSE_FAILURE, g_test, joint_counts, scale_of
 from ...engine.suite import Check, Context, Outcome, Seeds
 from . import cases
 from .mistakes import mistake
@@ -471,7 +471,7 @@ def _check_cg(system: Callable[[], tuple], iters: int, label: str, snippet: Opti
         # atol 1e-6 of the largest entry: CG in single precision accumulates ~1e-7 relative round-off
         # in every entry (measured), which failed the former rtol 1e-6 / atol 1e-9 on small entries.
         # Steepest descent and the plain gradient differ from the CG iterate by > 1e-2.
-        tol = Tolerance(rtol=rtol, atol=1e-6 * max(1.0, float(np.abs(expected).max())))
+        tol = Tolerance(rtol=rtol, atol=1e-6).scaled(max(1.0, scale_of(expected)))
         if tol.close(got, expected):
             return Outcome(True)
         found = diagnose(got, [(mistake("steepest_descent"), _steepest_descent(F, g, iters)),
