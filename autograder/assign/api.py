@@ -73,9 +73,15 @@ def _display(path: Path) -> str:
 
 
 def default_out_dir(source_dir: PathLike, manifest: Optional[Manifest] = None) -> Path:
-    """``<source_dir>/../assignments/<name>``: ``assignments/npg`` next to ``solutions/``."""
+    """``assignments/<name>`` beside the reference package: ``assignments/npg`` next to
+    ``solutions/``, also for an assignment authored in a subfolder (``solutions/cartpole/`` gives
+    ``assignments/cartpole``); beside any other authored folder, ``<source_dir>/../assignments/<name>``."""
     manifest = manifest or load_manifest(Path(source_dir))
-    return Path(source_dir).resolve().parent / "assignments" / manifest.name
+    source = Path(source_dir).resolve()
+    root = source.parent
+    while (root / "__init__.py").is_file():  # a subfolder of the reference package
+        root = root.parent
+    return root / "assignments" / manifest.name
 
 
 def render_assignment(source_dir: PathLike = DEFAULT_SOURCE, out_dir: Optional[PathLike] = None) -> Rendered:
