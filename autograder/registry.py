@@ -59,8 +59,11 @@ class Assignment:
     name: str
     title: str
     folder: Path
-    suite: str  # a suite package: a bare name is ``autograder.suites.<name>``, a dotted path is imported as is
-    reference: Optional[str]  # import path of the reference package (the suite imports it)
+    # The suite package: a bare name is ``autograder.suites.<name>``; ``.sub`` a package in the authored
+    # folder (imported as ``<folder name>.sub``, so a copy of the folder works under any name);
+    # another dotted path is imported as is.
+    suite: str
+    reference: Optional[str]  # import path of the reference package ("." : the authored folder itself)
     given: list[str]
     aliases: dict[str, str]  # accepted file name -> the expected file it stands for
     parts: list[PartSpec]
@@ -80,7 +83,17 @@ class Assignment:
 
     @property
     def suite_module(self) -> str:
-        return self.suite if "." in self.suite else f"{SUITES_PACKAGE}.{self.suite}"
+        return self._absolute(self.suite) if "." in self.suite else f"{SUITES_PACKAGE}.{self.suite}"
+
+    @property
+    def reference_module(self) -> Optional[str]:
+        return self._absolute(self.reference) if self.reference else None
+
+    def _absolute(self, path: str) -> str:
+        """``.sub`` -> ``<folder name>.sub``, ``.`` -> ``<folder name>``; other paths unchanged."""
+        if not path.startswith("."):
+            return path
+        return self.folder.name + (path if path != "." else "")
 
     def part(self, function: str) -> PartSpec:
         for p in self.parts:
@@ -111,10 +124,10 @@ class Assignment:
         return importlib.import_module(self.suite_module)
 
     def import_reference(self) -> types.ModuleType:
-        if not self.reference:
+        if not self.reference_module:
             raise UserError(f"{self.manifest_path}: no 'reference' package is declared")
         self._importable()
-        return importlib.import_module(self.reference)
+        return importlib.import_module(self.reference_module)
 
     def _importable(self) -> None:
         if self.import_root is not None and str(self.import_root) not in sys.path:

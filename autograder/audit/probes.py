@@ -353,7 +353,7 @@ def _changed_names(probe: Probe, flags: Any) -> list[str]:
     from ..registry import get
 
     part = next(p for p in PARTS if p.name == probe.part)
-    reference = importlib.import_module(f"{get(ASSIGNMENT).reference}.{part.module}")
+    reference = importlib.import_module(f"{get(ASSIGNMENT).reference_module}.{part.module}")
     params = list(inspect.signature(getattr(reference, part.func)).parameters)
     names = params[:len(probe.args)] + list(probe.kwargs)
     values = np.asarray(flags, dtype=float).ravel()

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     if args.show and names is None:
         names = [args.show]  # --show one sample: grade that one, not all of them
     print(header())
-    rows = run_demo(names, assignment=args.assignment)
+    rows = run_demo(names, **({"assignment": args.assignment} if args.assignment else {}))
     print("\nEach sample was graded in its own sandbox (sandbox: " + rows[0].report.isolation + ").")
     print("Sample descriptions:")
     for row in rows:

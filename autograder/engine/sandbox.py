@@ -497,6 +497,8 @@ class Sandbox:
     ) -> CallResult:
         """Call ``module.func(*args, **kwargs)`` in the child and return its plain-data result
         (``seed`` and ``patch``: see :meth:`autograder.engine.suite.Context.call`)."""
+        if seed is not None and not 0 <= int(seed) < 2**32:
+            raise ValueError(f"seed={seed}: numpy.random.seed needs 0 <= seed < 2**32")
         try:
             failure = self.ensure_imported(module)
             if failure is not None:
