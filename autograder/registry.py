@@ -30,7 +30,8 @@ MANIFEST_NAME = "assignment.json"
 ENV_VAR = "AUTOGRADER_ASSIGNMENTS"
 SUITES_PACKAGE = "autograder.suites"
 
-__all__ = ["Assignment", "PartSpec", "assignments", "get", "detect", "resolve", "selected", "load_assignment"]
+__all__ = ["Assignment", "PartSpec", "assignments", "get", "detect", "resolve", "selected", "load_assignment",
+           "handout_folder"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,11 @@ class Assignment:
             return path
         return self.folder.name + (path if path != "." else "")
 
+    @property
+    def handout(self) -> Path:
+        """The generated student folder (``assignments/<name>``)."""
+        return handout_folder(self.folder, self.name)
+
     def part(self, function: str) -> PartSpec:
         for p in self.parts:
             if p.function == function:
@@ -140,6 +146,16 @@ class Assignment:
         except TypeError as exc:
             names = ", ".join(f.name for f in dataclasses.fields(base))
             raise UserError(f"{self.manifest_path}: 'limits' holds an unknown key ({exc}); known: {names}") from None
+
+
+def handout_folder(folder: Path, name: str) -> Path:
+    """Where ``autograder assign`` writes the handout of the assignment authored in ``folder``:
+    ``assignments/<name>`` beside the reference package (``solutions/`` and its subfolders give
+    ``assignments/npg``, ``assignments/cartpole``); beside any other folder, ``../assignments/<name>``."""
+    root = Path(folder).resolve().parent
+    while (root / "__init__.py").is_file():  # a subfolder of the reference package
+        root = root.parent
+    return root / "assignments" / name
 
 
 def _need(raw: dict, key: str, kind: type, where: Path) -> Any:

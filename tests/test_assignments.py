@@ -279,3 +279,40 @@ def test_adding_a_function_is_generated_and_graded_from_the_folder_and_suite_alo
         assert report.score == pytest.approx(10.0)
     finally:
         _forget(("tiny_plus",), tmp_path)
+
+
+# ----------------------------------------------------------------------------------------------
+# verbs without input: every assignment (demo, assign) or the flag (bundle, audit)
+# ----------------------------------------------------------------------------------------------
+def test_demo_runs_every_assignments_samples(tiny: Path, capsys: pytest.CaptureFixture) -> None:
+    from autograder.demo import demo_samples, run_demo
+
+    names = [s.name for s in demo_samples()]
+    assert names[0] == "correct" and names[-2:] == ["tiny-correct", "tiny-minus"]
+    assert [s.name for s in demo_samples("tiny")] == ["tiny-correct", "tiny-minus"]
+    rows = run_demo(["tiny-correct", "tiny-minus"], show=False)
+    assert [(r.sample.name, r.report.score) for r in rows] == [("tiny-correct", pytest.approx(10.0)),
+                                                                ("tiny-minus", pytest.approx(4.0))]
+
+
+def test_bundle_and_audit_need_the_flag_when_several_assignments_are_registered(tiny: Path, tmp_path: Path) -> None:
+    from autograder.audit import run_audit
+    from autograder.bundle import build_bundle
+
+    with pytest.raises(UserError, match="several assignments are registered; say which with --assignment"):
+        build_bundle(tmp_path / "autograder.zip")
+    with pytest.raises(UserError, match="several assignments are registered; say which with --assignment"):
+        run_audit(1, tmp_path / "report")
+    assert [a.name for a in registry.selected(None)][-1] == "tiny"  # assign generates each one
+    assert registry.get("tiny").handout == tiny.parent / "assignments" / "tiny"
+    assert registry.get("npg").handout == Path(__file__).resolve().parent.parent / "assignments" / "npg"
+
+
+def test_check_and_batch_find_the_assignment(tiny: Path, tmp_path: Path) -> None:
+    from autograder.batch.api import _assignment_of
+
+    # the generated npg handout holds stubs: its public checks fail, and say so (exit status 1)
+    assert main(["check", "--assignment", "npg", "kl_divergence"]) == 1
+    reference_submission(tiny, tmp_path / "class" / "ada")
+    assert _assignment_of(None, tmp_path / "class").name == "tiny"
+    assert _assignment_of("npg", tmp_path / "class").name == "npg"

@@ -73,15 +73,12 @@ def _display(path: Path) -> str:
 
 
 def default_out_dir(source_dir: PathLike, manifest: Optional[Manifest] = None) -> Path:
-    """``assignments/<name>`` beside the reference package: ``assignments/npg`` next to
-    ``solutions/``, also for an assignment authored in a subfolder (``solutions/cartpole/`` gives
-    ``assignments/cartpole``); beside any other authored folder, ``<source_dir>/../assignments/<name>``."""
+    """``assignments/<name>`` beside the reference package (``assignments/npg`` next to
+    ``solutions/``; see :func:`autograder.registry.handout_folder`)."""
+    from autograder.registry import handout_folder
+
     manifest = manifest or load_manifest(Path(source_dir))
-    source = Path(source_dir).resolve()
-    root = source.parent
-    while (root / "__init__.py").is_file():  # a subfolder of the reference package
-        root = root.parent
-    return root / "assignments" / manifest.name
+    return handout_folder(Path(source_dir), manifest.name)
 
 
 def render_assignment(source_dir: PathLike = DEFAULT_SOURCE, out_dir: Optional[PathLike] = None) -> Rendered:

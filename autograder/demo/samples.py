@@ -32,6 +32,7 @@ def samples_of(assignment: Any) -> tuple[Sample, ...]:
     import dataclasses
     import importlib
 
+    assignment.import_suite()  # an external assignment's folder goes on the path
     try:
         module = importlib.import_module(f"{assignment.suite_module}.samples")
     except ModuleNotFoundError as exc:
