@@ -316,3 +316,16 @@ def test_check_and_batch_find_the_assignment(tiny: Path, tmp_path: Path) -> None
     reference_submission(tiny, tmp_path / "class" / "ada")
     assert _assignment_of(None, tmp_path / "class").name == "tiny"
     assert _assignment_of("npg", tmp_path / "class").name == "npg"
+
+
+def test_import_messages_name_the_graded_assignments_environment(tiny: Path, tmp_path: Path) -> None:
+    manifest = json.loads((tiny / "assignment.json").read_text())
+    manifest["environment"] = {"python": "3.10 or newer", "packages": {"numpy": "2.2.6"}, "use_instead": "numpy"}
+    (tiny / "assignment.json").write_text(json.dumps(manifest))
+    text = "import scipy\nimport no_such_module_anywhere\n" + student_source((tiny / "poly.py").read_text())
+    report, _ = grade(reference_submission(tiny, tmp_path / "scipy", text=text))
+    lines = [n for n in report.notes if "scipy is not available on the grading server" in n]
+    assert lines and "numpy 2.2.6" in lines[0] and "matplotlib" not in lines[0]  # tiny's, not npg's
+    assert report.import_failures == ["no_such_module_anywhere is not available on the grading server; use numpy "
+                                      "(it has Python 3.10 or newer, its standard library and numpy 2.2.6)"]
+    assert not any("scipy 1.15.3" in r.outcome.message for r in report.results)  # npg's environment

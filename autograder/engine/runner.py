@@ -142,8 +142,11 @@ def grade_submission(
     assignment = _assignment(suite_name or submission.assignment)
     hidden_paths = list(hide) + _reference_folders() + _checkout_folder()
     limits = limits or assignment.make_limits(Limits())
-    with Sandbox(submission.sandbox_files(), provided_files(assignment.name), limits, isolation, hidden_paths,
-                 reuse_worker=reuse_worker) as box:
+    from ..environment import grading_assignment  # messages name this assignment's student environment
+
+    with grading_assignment(assignment.manifest_path), \
+            Sandbox(submission.sandbox_files(), provided_files(assignment.name), limits, isolation, hidden_paths,
+                    reuse_worker=reuse_worker) as box:
         box.start_early()  # the child imports numpy while the suite is built
         suite = load_suite(assignment.name, Seeds(secret, identity))
         box.codecs = list(getattr(assignment.import_suite(), "CODECS", ()))
