@@ -40,7 +40,7 @@ from .pool import GradingConfig, Job, run_pool
 from .progress import Progress
 from .report import PartInfo, ReportContext, write_report
 from .similarity import PAGE as SIMILARITY_PAGE
-from .similarity import write_similarity
+from .similarity import handout_code, write_similarity
 
 PathLike = Union[str, Path]
 TITLE = "NPG homework"
@@ -310,7 +310,10 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
     pairs = None
     if similarity:
         try:
-            pairs = write_similarity(out, {e.id: e.submission for e in entries if e.submission is not None}, TITLE)
+            from ..registry import get
+
+            pairs = write_similarity(out, {e.id: e.submission for e in entries if e.submission is not None}, TITLE,
+                                     handout_code(get(suite).folder))
             summary.similar_pairs = pairs
             written.add(SIMILARITY_PAGE)
         except Exception as exc:  # a similarity report is a courtesy: the grades are written already
