@@ -329,3 +329,14 @@ def test_import_messages_name_the_graded_assignments_environment(tiny: Path, tmp
     assert report.import_failures == ["no_such_module_anywhere is not available on the grading server; use numpy "
                                       "(it has Python 3.10 or newer, its standard library and numpy 2.2.6)"]
     assert not any("scipy 1.15.3" in r.outcome.message for r in report.results)  # npg's environment
+
+
+def test_batch_grades_a_class_of_the_tiny_assignment(tiny: Path, tmp_path: Path) -> None:
+    from autograder.batch import run_batch
+
+    reference_submission(tiny, tmp_path / "class" / "ada")
+    wrong = student_source((tiny / "poly.py").read_text()).replace("value = value * x + c", "value = value * x - c")
+    reference_submission(tiny, tmp_path / "class" / "bob", name="polynomial.py", text=wrong)
+    summary = run_batch(tmp_path / "class", tmp_path / "out", 1, secret=b"tiny secret", progress=None)
+    assert [p.name for p in summary.parts] == ["horner", "sum_of_squares"]
+    assert {r.entry.id: r.total for r in summary.rows} == {"ada": pytest.approx(10.0), "bob": pytest.approx(4.0)}
