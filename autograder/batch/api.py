@@ -178,8 +178,9 @@ def run_batch(
 
 def _assignment_of(name: Optional[str], input_path: Path) -> Any:
     """``--assignment NAME``, else the only registered assignment, else the one the file names
-    in INPUT (a folder, or an export zip's members) fit (``registry.detect``)."""
-    from ..registry import assignments, detect, get
+    in INPUT (a folder, or an export zip's members) fit (``registry.detect``); when no name fits
+    any assignment, ``registry.default()`` (every entry is then not gradable, and says why)."""
+    from ..registry import assignments, default, detect, get
 
     if name:
         return get(name)
@@ -194,7 +195,12 @@ def _assignment_of(name: Optional[str], input_path: Path) -> Any:
             names += files
             if len(names) > 100_000:
                 break
-    return detect(names)
+    try:
+        return detect(names)
+    except UserError:
+        if any(a.accepted_names() & set(names) for a in assignments().values()):
+            raise  # the files of several assignments: the TA must say which
+        return default()  # nothing of any assignment: each entry says what it lacks
 
 
 def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int, secret: bytes,

@@ -82,14 +82,15 @@ class GradeReport:
 
 
 def _assignment(name: Optional[str]) -> Any:
-    from ..registry import resolve
+    """Assignment ``name``; None: ``registry.default()`` (the only one, else the reference package's own)."""
+    from ..registry import default, get
 
-    return resolve(name)
+    return get(name) if name else default()
 
 
 def load_suite(name: Optional[str], seeds: Seeds) -> Suite:
     """Build the suite of assignment ``name`` (its manifest's ``suite`` package, with
-    ``build(seeds) -> Suite``; default: the only registered assignment)."""
+    ``build(seeds) -> Suite``; default: ``registry.default()``)."""
     suite = _assignment(name).import_suite().build(seeds)
     suite.validate()
     return suite
