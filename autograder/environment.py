@@ -6,7 +6,7 @@ Declared once, in the assignment's manifest (``solutions/assignment.json``, key 
                     "matplotlib": "3.10.9"}, "use_instead": "numpy"}
 
 The Gradescope bundle installs exactly these packages (plus the grader's own needs, see
-``autograder/bundle/requirements.in``); the handout's README and ``check.py`` name them; the grader
+the assignment's ``requirements/requirements.in``); the handout's README and ``check.py`` name them; the grader
 turns an import of anything else into one clear line ("pandas is not available on the grading
 server; use numpy") instead of a traceback, and ``grade``/``batch`` report where the machine they
 run on differs from the declared environment.

@@ -113,7 +113,8 @@ def test_assign_generates_the_tiny_handout_into_assignments_name(tiny: Path) -> 
     assert main(["assign", "--assignment", "tiny", "--no-execute"]) == 0
     out = tiny.parent / "assignments" / "tiny"
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["README.md", "check.py", "grading_stats.py", "helpers.py", "poly.py", "public_cases.json", "test_public.py", "tiny.ipynb"])
+        ["README.md", "check.py", "grading_stats.py", "helpers.py", "poly.py", "public_cases.json", "test_public.py",
+         "tiny.ipynb"])
     assert 'raise NotImplementedError("sum_of_squares is not implemented yet")' in (out / "poly.py").read_text()
     from autograder.assign import check_assignment
 

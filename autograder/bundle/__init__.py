@@ -3,7 +3,8 @@
 The zip holds, at its root, ``setup.sh`` (installs the locked third-party packages into a virtual
 environment and creates the unprivileged user that runs student code), an executable
 ``run_autograder``, ``requirements.in`` (the student environment of the assignment's manifest plus
-the grader's needs) and its lock files with hashes, ``requirements-py3.X.txt``; the grader itself
+the grader's needs) and its lock files with hashes, ``requirements-py3.X.txt``, both taken from the
+assignment's authored folder (``<folder>/requirements/``, see :func:`requirement_files`); the grader itself
 (``autograder/`` and the assignment's authored folder: its reference modules and manifest, under
 ``solutions/``), a freshly generated hidden-case secret and the bundle's
 settings sit in ``grader/``, which is root-only on Gradescope and is put on the grader's path at
@@ -23,7 +24,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from ..engine.sandbox import Limits
 from ..engine.secret import new_secret
@@ -32,13 +33,15 @@ from ..errors import UserError
 from ..fileio import write_text_atomic
 from .gradescope import CONFIG_NAME, PRIVATE_DIR, SECRET_NAME
 
-__all__ = ["build_bundle", "BundleInfo", "DEFAULT_SANDBOX_USER", "bundle_limits"]
+if TYPE_CHECKING:
+    from ..registry import Assignment
+
+__all__ = ["requirement_files", "build_bundle", "BundleInfo", "DEFAULT_SANDBOX_USER", "bundle_limits"]
 
 PathLike = Union[str, Path]
 DEFAULT_SANDBOX_USER = "autograder-sandbox"
 TEMPLATES = Path(__file__).parent / "templates"
-REQUIREMENTS = Path(__file__).parent / "requirements.in"
-LOCKS = sorted(Path(__file__).parent.glob("requirements-py3.*.txt"))  # pip-compile --generate-hashes, per Python
+REQUIREMENTS_FOLDER = "requirements"  # in an assignment's authored folder: requirements.in and its locks
 # Every entry gets this timestamp, so two bundles with the same secret are byte-identical.
 ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 PACKAGES = ("autograder", "solutions")
@@ -145,8 +148,7 @@ def build_bundle(
     entries: list[tuple[str, bytes, int]] = [
         ("setup.sh", _template("setup.sh", substitutions), 0o755),
         ("run_autograder", _template("run_autograder.sh", substitutions), 0o755),
-        ("requirements.in", REQUIREMENTS.read_bytes(), 0o644),
-        *((lock.name, lock.read_bytes(), 0o644) for lock in LOCKS),
+        *((path.name, path.read_bytes(), 0o644) for path in requirement_files(assignment)),
         (f"{PRIVATE_DIR}/{CONFIG_NAME}", (json.dumps(config, indent=2) + "\n").encode(), 0o600),
         (f"{PRIVATE_DIR}/{SECRET_NAME}", secret.encode() + b"\n", 0o600),
     ]
@@ -173,6 +175,22 @@ def build_bundle(
         write_text_atomic(secret_path, secret + "\n", mode=0o600)
     return BundleInfo(output, secret_path, reused, tuple(name for name, _, _ in entries), output.stat().st_size,
                       _fingerprint(secret))
+
+
+def requirement_files(assignment: Assignment) -> list[Path]:
+    """The assignment's ``requirements.in`` and its lock files ``requirements-py3.X.txt`` (one per
+    Python, pip-compile --generate-hashes; the command is in ``requirements.in``), from
+    ``<authored folder>/requirements/``. Raises UserError naming what is missing."""
+    folder = assignment.folder / REQUIREMENTS_FOLDER
+    source = folder / "requirements.in"
+    locks = sorted(folder.glob("requirements-py3.*.txt"))
+    if not source.is_file() or not locks:
+        raise UserError(
+            f"assignment {assignment.name}: no {'requirements.in' if not source.is_file() else 'lock file'} in "
+            f"{folder}. Write requirements.in (the manifest's environment plus gradescope-utils, nbformat and "
+            "PyYAML) and generate requirements-py3.X.txt for Python 3.10, 3.11 and 3.12 with pip-tools, as "
+            "solutions/requirements/requirements.in explains.")
+    return [source, *locks]
 
 
 def _secret(output: Path, secret_file: Optional[PathLike], secret_out: Optional[PathLike]) -> tuple[str, Path, bool]:
