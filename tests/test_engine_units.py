@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 import io
 import os
+import sys
 import zipfile
 from pathlib import Path
+from typing import Optional
 
 import nbformat
 import numpy as np
@@ -39,6 +41,24 @@ def test_codec_round_trip_keeps_dtype_shape_and_values(value: object) -> None:
     assert type(back) is np.ndarray
     assert back.dtype == want.dtype and back.shape == want.shape
     np.testing.assert_array_equal(back, want)
+
+
+@pytest.mark.parametrize("value, packed", [
+    (np.arange(40_000) % 4, "|i1"),  # a sampler's states: 1 byte each on the wire instead of 8
+    (np.arange(1000, dtype=np.uint64) * 60, ">u2" if sys.byteorder == "big" else "<u2"),
+    (-np.arange(1000, dtype=np.int64) * 3000, ">i4" if sys.byteorder == "big" else "<i4"),
+    (np.array([0, 2**40] * 200), None),  # needs all 8 bytes
+    (np.array([[-129, 127]] * 200, dtype=np.int16), None),  # -129 needs 2 bytes, as int16 has
+    (np.arange(255), None),  # too small to pack
+])
+def test_codec_packs_large_integer_arrays_and_restores_them(value: np.ndarray, packed: Optional[str]) -> None:
+    encoded = codec.encode(value)
+    spec = encoded["__nd__"]
+    assert (spec[3] if len(spec) == 4 else None) == packed
+    back = codec.decode(encoded)
+    assert back.dtype == value.dtype and back.shape == value.shape
+    np.testing.assert_array_equal(back, value)
+    assert back.flags.writeable
 
 
 def test_codec_round_trip_of_nested_sequences() -> None:
@@ -74,6 +94,14 @@ def _nd(dtype: str, shape: list, data: bytes) -> dict:
     _nd("<f8", [2**40], b"\0" * 8), _nd("<f8", [2**39, 2**39], b"\0" * 8),  # huge shapes: refused, not allocated
     _nd("<f8", [3], b"\0" * 8), {"__nd__": ["<f8", [1], "not base64!"]}, {"__nd__": ["<f8", [1]]},
     {"something": 1}, "text", 3,
+    # packed integers: only into a narrower dtype of the same kind, with bytes of the packed size
+    {"__nd__": ["<i8", [2], base64.b64encode(b"\1\2").decode(), "|u1"]},
+    {"__nd__": ["<u8", [2], base64.b64encode(b"\1\2").decode(), "|i1"]},
+    {"__nd__": ["<i2", [2], base64.b64encode(b"\1\0\2\0").decode(), "<i2"]},
+    {"__nd__": ["<f8", [2], base64.b64encode(b"\1\2").decode(), "|i1"]},
+    {"__nd__": ["<i8", [2], base64.b64encode(b"\1\2\3").decode(), "|i1"]},
+    {"__nd__": ["<i8", [2], base64.b64encode(b"\1\2").decode(), "|O"]},
+    {"__nd__": ["<i8", [2], base64.b64encode(b"\1\2").decode(), 1]},
 ])
 def test_codec_decode_refuses_malformed_or_dangerous_data(bad: object) -> None:
     with pytest.raises((ValueError, TypeError)):
