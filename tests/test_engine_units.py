@@ -61,6 +61,22 @@ def test_codec_packs_large_integer_arrays_and_restores_them(value: np.ndarray, p
     assert back.flags.writeable
 
 
+def test_format_value_texts_come_from_the_cache_only_for_the_same_array() -> None:
+    """format_value keeps the texts of numeric arrays (batch workers format the same public inputs
+    in every grade): a kept text is reused only for the same dtype, shape and bytes."""
+    from autograder.engine import compare
+
+    arrays = [np.array([0.0, 1.5]), np.array([-0.0, 1.5]), np.array([0.0, 1.5], dtype=np.float32),
+              np.array([[0.0, 1.5]]), np.array([0, 1]), np.arange(40.0) / 3]
+    compare._FORMAT_CACHE.clear()
+    first = [compare.format_value(a) for a in arrays]
+    assert len(compare._FORMAT_CACHE) == len(arrays)
+    assert first == [compare._format_value(a, 12) for a in arrays]  # the same text as uncached
+    assert first[1] != first[0] and first[3] != first[0]  # -0.0 and a row are not 0.0 and a vector
+    assert [compare.format_value(a.copy()) for a in arrays] == first
+    assert compare.format_value(arrays[0], max_items=1) != first[0]  # summarised: another entry
+
+
 def test_codec_round_trip_of_nested_sequences() -> None:
     value = (np.array([1, 2]), [np.float32(0.5), None])
     back = codec.decode(codec.encode(value))
