@@ -380,3 +380,51 @@ def test_the_package_exports_one_function_per_verb():
     assert callable(autograder.grade.grade)  # the verb's subpackage and its function
     with pytest.raises(AttributeError, match="no_such_name"):
         autograder.no_such_name  # noqa: B018
+
+
+# ----------------------------------------------------------------------------------------------
+# Remembered reference values (engine.memo)
+# ----------------------------------------------------------------------------------------------
+def test_remember_reuses_a_result_only_for_equal_arguments_and_hands_out_copies() -> None:
+    from autograder.engine.memo import remember
+    from solutions.mdp import discounted_state_distribution, example_mdp
+
+    calls: list[object] = []
+
+    def scaled(x: np.ndarray, factor: float = 2.0) -> np.ndarray:
+        calls.append(x)
+        return x * factor
+
+    twice = remember(scaled)
+    first = twice(np.array([0.0, 1.0]))
+    first[0] = 99.0  # a caller changing its result changes nobody else's
+    np.testing.assert_array_equal(twice(np.array([0.0, 1.0])), [0.0, 2.0])
+    assert len(calls) == 1
+    twice(np.array([-0.0, 1.0]))  # other bytes
+    twice(np.array([0.0, 1.0], dtype=np.float32))  # other dtype
+    twice(np.array([[0.0, 1.0]]))  # other shape
+    twice(np.array([0.0, 1.0]), factor=3.0)
+    twice(np.array([0.0, 1.0]), factor=3.0)
+    assert len(calls) == 5
+    drawn = remember(lambda rng: calls.append(rng) or rng.random())
+    drawn(np.random.default_rng(1))
+    drawn(np.random.default_rng(1))
+    assert len(calls) == 7  # a generator has no value-key: every call goes to the function
+
+    mdp, policy = example_mdp()
+    d = remember(discounted_state_distribution)
+    pi = policy.probs(np.array([0.0]))
+    np.testing.assert_array_equal(d(mdp, pi), discounted_state_distribution(mdp, pi))
+    other, _ = example_mdp(gamma=0.5)  # the MDP is keyed by its attributes
+    np.testing.assert_array_equal(d(other, pi), discounted_state_distribution(other, pi))
+
+
+def test_remembered_module_follows_a_replaced_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    import solutions.kl
+    from autograder.engine.memo import RememberedModule
+
+    ref = RememberedModule(solutions.kl)
+    p, q = np.array([0.5, 0.5]), np.array([0.25, 0.75])
+    np.testing.assert_allclose(ref.kl_divergence(p, q), solutions.kl.kl_divergence(p, q), rtol=0, atol=0)
+    monkeypatch.setattr(solutions.kl, "kl_divergence", lambda p, q: "replaced")
+    assert ref.kl_divergence(p, q) == "replaced"
