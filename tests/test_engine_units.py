@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 import io
 import os
+import sys
 import zipfile
 from pathlib import Path
+from typing import Optional
 
 import nbformat
 import numpy as np
@@ -39,6 +41,40 @@ def test_codec_round_trip_keeps_dtype_shape_and_values(value: object) -> None:
     assert type(back) is np.ndarray
     assert back.dtype == want.dtype and back.shape == want.shape
     np.testing.assert_array_equal(back, want)
+
+
+@pytest.mark.parametrize("value, packed", [
+    (np.arange(40_000) % 4, "|i1"),  # a sampler's states: 1 byte each on the wire instead of 8
+    (np.arange(1000, dtype=np.uint64) * 60, ">u2" if sys.byteorder == "big" else "<u2"),
+    (-np.arange(1000, dtype=np.int64) * 3000, ">i4" if sys.byteorder == "big" else "<i4"),
+    (np.array([0, 2**40] * 200), None),  # needs all 8 bytes
+    (np.array([[-129, 127]] * 200, dtype=np.int16), None),  # -129 needs 2 bytes, as int16 has
+    (np.arange(255), None),  # too small to pack
+])
+def test_codec_packs_large_integer_arrays_and_restores_them(value: np.ndarray, packed: Optional[str]) -> None:
+    encoded = codec.encode(value)
+    spec = encoded["__nd__"]
+    assert (spec[3] if len(spec) == 4 else None) == packed
+    back = codec.decode(encoded)
+    assert back.dtype == value.dtype and back.shape == value.shape
+    np.testing.assert_array_equal(back, value)
+    assert back.flags.writeable
+
+
+def test_format_value_texts_come_from_the_cache_only_for_the_same_array() -> None:
+    """format_value keeps the texts of numeric arrays (batch workers format the same public inputs
+    in every grade): a kept text is reused only for the same dtype, shape and bytes."""
+    from autograder.engine import compare
+
+    arrays = [np.array([0.0, 1.5]), np.array([-0.0, 1.5]), np.array([0.0, 1.5], dtype=np.float32),
+              np.array([[0.0, 1.5]]), np.array([0, 1]), np.arange(40.0) / 3]
+    compare._FORMAT_CACHE.clear()
+    first = [compare.format_value(a) for a in arrays]
+    assert len(compare._FORMAT_CACHE) == len(arrays)
+    assert first == [compare._format_value(a, 12) for a in arrays]  # the same text as uncached
+    assert first[1] != first[0] and first[3] != first[0]  # -0.0 and a row are not 0.0 and a vector
+    assert [compare.format_value(a.copy()) for a in arrays] == first
+    assert compare.format_value(arrays[0], max_items=1) != first[0]  # summarised: another entry
 
 
 def test_codec_round_trip_of_nested_sequences() -> None:
@@ -74,6 +110,14 @@ def _nd(dtype: str, shape: list, data: bytes) -> dict:
     _nd("<f8", [2**40], b"\0" * 8), _nd("<f8", [2**39, 2**39], b"\0" * 8),  # huge shapes: refused, not allocated
     _nd("<f8", [3], b"\0" * 8), {"__nd__": ["<f8", [1], "not base64!"]}, {"__nd__": ["<f8", [1]]},
     {"something": 1}, "text", 3,
+    # packed integers: only into a narrower dtype of the same kind, with bytes of the packed size
+    {"__nd__": ["<i8", [2], base64.b64encode(b"\1\2").decode(), "|u1"]},
+    {"__nd__": ["<u8", [2], base64.b64encode(b"\1\2").decode(), "|i1"]},
+    {"__nd__": ["<i2", [2], base64.b64encode(b"\1\0\2\0").decode(), "<i2"]},
+    {"__nd__": ["<f8", [2], base64.b64encode(b"\1\2").decode(), "|i1"]},
+    {"__nd__": ["<i8", [2], base64.b64encode(b"\1\2\3").decode(), "|i1"]},
+    {"__nd__": ["<i8", [2], base64.b64encode(b"\1\2").decode(), "|O"]},
+    {"__nd__": ["<i8", [2], base64.b64encode(b"\1\2").decode(), 1]},
 ])
 def test_codec_decode_refuses_malformed_or_dangerous_data(bad: object) -> None:
     with pytest.raises((ValueError, TypeError)):
@@ -336,3 +380,51 @@ def test_the_package_exports_one_function_per_verb():
     assert callable(autograder.grade.grade)  # the verb's subpackage and its function
     with pytest.raises(AttributeError, match="no_such_name"):
         autograder.no_such_name  # noqa: B018
+
+
+# ----------------------------------------------------------------------------------------------
+# Remembered reference values (engine.memo)
+# ----------------------------------------------------------------------------------------------
+def test_remember_reuses_a_result_only_for_equal_arguments_and_hands_out_copies() -> None:
+    from autograder.engine.memo import remember
+    from solutions.mdp import discounted_state_distribution, example_mdp
+
+    calls: list[object] = []
+
+    def scaled(x: np.ndarray, factor: float = 2.0) -> np.ndarray:
+        calls.append(x)
+        return x * factor
+
+    twice = remember(scaled)
+    first = twice(np.array([0.0, 1.0]))
+    first[0] = 99.0  # a caller changing its result changes nobody else's
+    np.testing.assert_array_equal(twice(np.array([0.0, 1.0])), [0.0, 2.0])
+    assert len(calls) == 1
+    twice(np.array([-0.0, 1.0]))  # other bytes
+    twice(np.array([0.0, 1.0], dtype=np.float32))  # other dtype
+    twice(np.array([[0.0, 1.0]]))  # other shape
+    twice(np.array([0.0, 1.0]), factor=3.0)
+    twice(np.array([0.0, 1.0]), factor=3.0)
+    assert len(calls) == 5
+    drawn = remember(lambda rng: calls.append(rng) or rng.random())
+    drawn(np.random.default_rng(1))
+    drawn(np.random.default_rng(1))
+    assert len(calls) == 7  # a generator has no value-key: every call goes to the function
+
+    mdp, policy = example_mdp()
+    d = remember(discounted_state_distribution)
+    pi = policy.probs(np.array([0.0]))
+    np.testing.assert_array_equal(d(mdp, pi), discounted_state_distribution(mdp, pi))
+    other, _ = example_mdp(gamma=0.5)  # the MDP is keyed by its attributes
+    np.testing.assert_array_equal(d(other, pi), discounted_state_distribution(other, pi))
+
+
+def test_remembered_module_follows_a_replaced_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    import solutions.kl
+    from autograder.engine.memo import RememberedModule
+
+    ref = RememberedModule(solutions.kl)
+    p, q = np.array([0.5, 0.5]), np.array([0.25, 0.75])
+    np.testing.assert_allclose(ref.kl_divergence(p, q), solutions.kl.kl_divergence(p, q), rtol=0, atol=0)
+    monkeypatch.setattr(solutions.kl, "kl_divergence", lambda p, q: "replaced")
+    assert ref.kl_divergence(p, q) == "replaced"

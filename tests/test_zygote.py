@@ -175,3 +175,23 @@ def test_a_fork_bomb_is_stopped_quickly(tmp_path: Path, reuse: bool) -> None:
             result = box.call("kl", "bomb")
             assert (result.kind == "crash" and "fork bomb" in result.error) or (
                 result.kind == "exception" and "Resource temporarily unavailable" in result.error), result
+
+
+def test_reset_wipes_around_mount_points_without_entering_them(tmp_path: Path) -> None:
+    """The worker's reset empties its /tmp but leaves what bubblewrap mounted there (a virtualenv under
+    /tmp, bound read-only) and the folders above it; a student's files beside either are removed.
+    Here the mount point is simulated by naming a folder in ``mounts``."""
+    from autograder.engine.child import _mount_points, _wipe
+
+    assert "/" in _mount_points()  # read from /proc/self/mountinfo
+    kept = tmp_path / "tmp.X" / "venv"
+    (kept / "lib").mkdir(parents=True)
+    (kept / "lib" / "numpy.py").write_text("# the Python installation\n")
+    (tmp_path / "tmp.X" / "planted.txt").write_text("beside the installation")
+    (tmp_path / "tmp.X" / "hidden" / "deeper").mkdir(parents=True)
+    (tmp_path / "tmp.X" / "hidden").chmod(0)
+    (tmp_path / "planted.txt").write_text("in /tmp")
+    (tmp_path / "zygote.py").write_text("# the worker's own script\n")
+    _wipe(str(tmp_path), keep=str(tmp_path / "zygote.py"), mounts={str(kept)})
+    remaining = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert remaining == ["tmp.X", "tmp.X/venv", "tmp.X/venv/lib", "tmp.X/venv/lib/numpy.py", "zygote.py"]
