@@ -29,6 +29,9 @@ import numpy as np
 import pytest
 
 from autograder.batch import run_batch
+from autograder.batch.feedback import write_feedback
+from autograder.batch.gradebook import GRADED, Row
+from autograder.batch.inputs import Entry
 from autograder.bundle import build_bundle, bundle_limits
 from autograder.bundle.gradescope import Layout, _checkpoint, main
 from autograder.demo.samples import SAMPLES, materialise
@@ -133,40 +136,56 @@ def test_a14_gradescope_keeps_the_withheld_points_whatever_rewrites_results(buil
     assert rewritten["score"] == pytest.approx(results["score"], abs=1e-3)
 
 
+def test_a15_each_feedback_page_is_cleaned_and_written_in_its_own_try(tmp_path: Path) -> None:
+    """Results cached by an older grader may hold a lone surrogate and ESC: the page shows them
+    escaped and dropped; a results entry that cannot be rendered at all costs only its own page."""
+    summary = {"score": 20.0, "max_score": 26.0, "parts": [["kl_divergence", 20.0, 26.0]], "checks": 2,
+               "checks_passed": 1, "mistakes": [], "seconds": 0.1, "isolation": "bwrap", "error": None}
+    rows = [Row(Entry(name, name), GRADED, summary) for name in ("ann", "bob", "zed")]
+    hostile = {"output": "Score: 20.00 / 26.00", "tests": [
+        {"name": "kl_divergence: example", "status": "failed", "max_score": 6.0, "visibility": "visible",
+         "output": "ValueError: \ud800\x1b[2J\x1b[H" + FAKE_SCORE}]}
+    results = {"ann": hostile, "bob": {"tests": 5}, "zed": {"output": "", "tests": []}}
+    problems: list[str] = []
+    written = write_feedback(tmp_path, rows, results, "NPG homework", problems)
+    assert written == {f"feedback/{n}.{s}" for n in ("ann", "zed") for s in ("md", "html")}
+    for name in written:
+        assert _is_clean((tmp_path / name).read_bytes().decode("utf-8")), name
+    assert "\\ud800[2J[H" + FAKE_SCORE in (tmp_path / "feedback" / "ann.md").read_text(encoding="utf-8")
+    assert len(problems) == 1 and problems[0].startswith("bob: no feedback page (TypeError"), problems
+
+
+@pytest.mark.slow  # two batches' worth of grading and the similarity report: ~15 s on 2 shared cores
 def test_a15_one_student_cannot_stop_the_others_feedback_pages(tmp_path: Path, monkeypatch) -> None:
     """One submission with ``\\ud800`` in an exception aborted the feedback pages, report.html and the
-    similarity page of the whole batch, on every rerun."""
-    batch = tmp_path / "class"
-    _hostile(batch / "ann", CORRECT)
-    materialise(CORRECT, batch / "zed")
-    out = tmp_path / "out"
-    summary = run_batch(batch, out, 1, secret=SECRET, limits=LIMITS, progress=None)
-    rows = {r.entry.id: r for r in summary.rows}
-    assert rows["zed"].total == pytest.approx(100.0, abs=1e-6)
-    for page in ("feedback/ann.md", "feedback/ann.html", "feedback/zed.md", "feedback/zed.html", "report.html"):
-        assert _is_clean((out / page).read_bytes().decode("utf-8").replace("\r", "")), page
-    assert "\\ud800" in (out / "feedback" / "ann.md").read_text(encoding="utf-8")
-    assert FAKE_SCORE in (out / "feedback" / "ann.md").read_text(encoding="utf-8")  # shown, as plain text
-
-    # A page that cannot be rendered at all (whatever the reason) costs only that student's page.
+    similarity page of the whole batch, on every rerun. Here ann's text is cleaned onto her page, and
+    bob's page, made to fail to render at all, costs only bob's page (and a note)."""
     import autograder.batch.feedback as feedback
 
     real = feedback.feedback_markdown
 
-    def failing(row, results, title):
-        if row.entry.id == "ann":
+    def failing_for_bob(row, results, title):
+        if row.entry.id == "bob":
             raise RuntimeError("cannot render")
         return real(row, results, title)
 
-    monkeypatch.setattr(feedback, "feedback_markdown", failing)
-    for page in (out / "feedback").iterdir():
-        page.unlink()
-    (out / "report.html").unlink()
+    monkeypatch.setattr(feedback, "feedback_markdown", failing_for_bob)
+    batch = tmp_path / "class"
+    _hostile(batch / "ann", CORRECT)
+    materialise(CORRECT, batch / "bob")
+    zed = materialise(CORRECT, batch / "zed")
+    (zed / "kl.py").write_text((zed / "kl.py").read_text() + "\n# zed's own copy\n")
+    out = tmp_path / "out"
     summary = run_batch(batch, out, 1, secret=SECRET, limits=LIMITS, progress=None)
-    assert (out / "feedback" / "zed.md").exists() and (out / "feedback" / "zed.html").exists()
-    assert not (out / "feedback" / "ann.md").exists()
-    assert (out / "report.html").exists()
-    assert any("ann: no feedback page (RuntimeError: cannot render)" in n for n in summary.notes), summary.notes
+    rows = {r.entry.id: r for r in summary.rows}
+    assert rows["zed"].total == pytest.approx(100.0, abs=1e-6)
+    for page in ("feedback/ann.md", "feedback/ann.html", "feedback/zed.md", "feedback/zed.html", "report.html",
+                 "similarity.html"):
+        assert _is_clean((out / page).read_bytes().decode("utf-8")), page
+    ann = (out / "feedback" / "ann.md").read_text(encoding="utf-8")
+    assert "\\ud800" in ann and FAKE_SCORE in ann  # shown, as plain text
+    assert not (out / "feedback" / "bob.md").exists()
+    assert any("bob: no feedback page (RuntimeError: cannot render)" in n for n in summary.notes), summary.notes
 
 
 # -- 3: shadowing modules -----------------------------------------------------------------------------
