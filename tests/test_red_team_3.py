@@ -155,7 +155,7 @@ def test_a15_each_feedback_page_is_cleaned_and_written_in_its_own_try(tmp_path: 
     assert len(problems) == 1 and problems[0].startswith("bob: no feedback page (TypeError"), problems
 
 
-@pytest.mark.slow  # two batches' worth of grading and the similarity report: ~15 s on 2 shared cores
+@pytest.mark.slow  # a batch of three and its similarity report: 6-17 s on 2 shared cores
 def test_a15_one_student_cannot_stop_the_others_feedback_pages(tmp_path: Path, monkeypatch) -> None:
     """One submission with ``\\ud800`` in an exception aborted the feedback pages, report.html and the
     similarity page of the whole batch, on every rerun. Here ann's text is cleaned onto her page, and
