@@ -13,6 +13,7 @@ import sys
 from typing import Optional, Sequence
 
 from autograder.errors import UserError
+from autograder.fileio import printing_never_fails
 
 # verb -> module with add_arguments(parser) and run(args) -> int, and a one-line HELP
 COMMANDS = {
@@ -103,6 +104,7 @@ def _silence_stdout() -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``, as the console script does)."""
     from_console = argv is None
+    printing_never_fails()
     if from_console:
         from .engine.isolation import private_command_line
 

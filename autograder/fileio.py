@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -49,3 +50,13 @@ def write_text_atomic(path: PathLike, text: str, mode: Optional[int] = None) -> 
 def write_json_atomic(path: PathLike, data: Any, mode: Optional[int] = None) -> None:
     """Write ``data`` as indented JSON to ``path`` atomically (see :func:`write_bytes_atomic`)."""
     write_text_atomic(path, json.dumps(data, indent=2) + "\n", mode)
+
+
+def printing_never_fails() -> None:
+    """Make ``print`` to stdout and stderr write what their encoding cannot hold (a lone surrogate
+    from a student's exception message) as backslash escapes instead of raising."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a TextIOWrapper (a test's stand-in)
+            pass

@@ -73,6 +73,7 @@ CATALOGUE: dict[str, tuple[float, float]] = {
     "huge_exceptions.py": (HONEST_REST, HONEST_REST),
     "leave_shared_memory.py": (HONEST_REST, HONEST_REST),
     "steal_reference_by_path.py": (HONEST_REST, HONEST_REST),
+    "terminal_text.py": (HONEST_REST, HONEST_REST),
 }
 # A subset also runs inside bubblewrap (the mode a TA's machine uses; Gradescope may refuse it).
 BWRAP_CASES = ("write_results_exit.py", "steal_reference_walk.py", "detached_rewriter.py",
@@ -429,6 +430,8 @@ def test_hostile_submission_as_user(machine, name):
     if name == "print_300mb.py":
         # 300 lines of 1 MB were counted, not kept
         assert re.search(r"output truncated: 3\d{8} bytes in all", run.stdout), run.stdout[-500:]
+    if name == "terminal_text.py":  # the log shows the surrogate as its escape, and no control sequence
+        assert "\\ud800" in run.stdout and "\x1b" not in run.stdout, run.stdout[-500:]
 
 
 @pytest.mark.parametrize("name", BWRAP_CASES)

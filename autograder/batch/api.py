@@ -303,7 +303,7 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
     if left_out and not pending:
         notes.append(f"canvas.csv leaves out {len(left_out)} student(s) without a grade or a {canvas[0]}: "
                      + "; ".join(left_out[:5]) + ("; ..." if len(left_out) > 5 else ""))
-    written |= write_feedback(out, rows, results, TITLE)
+    written |= write_feedback(out, rows, results, TITLE, notes)
     pairs = None
     if similarity:
         try:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
+from ..engine.sandbox import printable_text
 from ..engine.secret import DEVELOPMENT_SECRET_NOTE
 from ..fileio import write_text_atomic
 from .gradebook import FAILED, NOT_GRADABLE, PENDING, SKIPPED, Row
@@ -29,7 +30,13 @@ def has_feedback(row: Row) -> bool:
 
 
 def _sections(row: Row, results: dict[str, Any], title: str) -> list[tuple[str, Any]]:
-    """The page as a list of (kind, content): kinds "h1", "h2", "p", "table" (rows of cells), "pre"."""
+    """The page as a list of (kind, content): kinds "h1", "h2", "p", "table" (rows of cells), "pre";
+    every text made ``printable_text`` (results cached by an older grader may hold control characters)."""
+    return [(kind, [[printable_text(str(c)) for c in r] for r in content] if kind == "table"
+             else printable_text(str(content))) for kind, content in _raw_sections(row, results, title)]
+
+
+def _raw_sections(row: Row, results: dict[str, Any], title: str) -> list[tuple[str, Any]]:
     people = [" ".join(x for x in (s.name, f"({s.sid})" if s.sid else "") if x) for s in row.entry.submitters]
     # Named as the students know it (their names, or the folder they handed in), not by the batch's id.
     whom = ", ".join(s.name for s in row.entry.submitters if s.name) or row.entry.name or row.entry.id
@@ -142,16 +149,26 @@ def feedback_html(row: Row, results: dict[str, Any], title: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_feedback(outdir: Path, rows: Sequence[Row], results: dict[str, dict], title: str) -> set[str]:
+def write_feedback(outdir: Path, rows: Sequence[Row], results: dict[str, dict], title: str,
+                   problems: Optional[list[str]] = None) -> set[str]:
     """Write ``outdir/feedback/<id>.md`` and ``.html`` for every row with a grade; return their names
-    relative to ``outdir`` (the batch removes stale pages it wrote before, and only those)."""
+    relative to ``outdir`` (the batch removes stale pages it wrote before, and only those).
+
+    Each submission's pages are made in their own try: one that cannot be rendered is named in
+    ``problems`` (the batch report's notes) and the others' pages are written all the same."""
     folder = Path(outdir) / FOLDER
     written = set()
     for row in rows:
         if not has_feedback(row) or row.entry.id not in results:
             continue
-        for suffix, render in ((".md", feedback_markdown), (".html", feedback_html)):
-            path = folder / f"{row.entry.id}{suffix}"
-            write_text_atomic(path, render(row, results[row.entry.id], title))
-            written.add(f"{FOLDER}/{path.name}")
+        try:
+            pages = [(folder / f"{row.entry.id}{suffix}", render(row, results[row.entry.id], title))
+                     for suffix, render in ((".md", feedback_markdown), (".html", feedback_html))]
+            for path, text in pages:
+                write_text_atomic(path, text)
+                written.add(f"{FOLDER}/{path.name}")
+        except Exception as exc:  # noqa: BLE001 -- a page is per student: the others' must still be written
+            if problems is not None:
+                problems.append(f"{row.entry.id}: no feedback page ({type(exc).__name__}: "
+                                f"{printable_text(str(exc))[:200]})")
     return written

@@ -661,13 +661,23 @@ def serve(workdir: str) -> None:
         workdir = _write_files(files, tmp, workdir)
     else:
         workdir = _writable_copy(workdir)
-    sys.path.insert(0, workdir)
-    os.chdir(workdir)
-    channel = _Channel(read_fd, write_fd)
-    import numpy  # imported before any student code, so its start-up is not charged
+    # numpy is imported before the submission's folder goes on sys.path: a submitted numpy.py could
+    # otherwise stand in for it and hand the checks above a fake ndarray (the loader also refuses
+    # files that shadow a standard or installed module). Imported before any student code, too, so
+    # its start-up is not charged. So is every module this file imports later, for the same reason.
+    import importlib.util  # noqa: F401
+    import inspect  # noqa: F401
+    import random  # noqa: F401
+    import select  # noqa: F401
+    import types  # noqa: F401
+
+    import numpy
 
     global _NDARRAY
     _NDARRAY = numpy.ndarray
+    sys.path.insert(0, workdir)
+    os.chdir(workdir)
+    channel = _Channel(read_fd, write_fd)
     child = _Child(channel, workdir, layout)
 
     channel.send({"op": "ready"})

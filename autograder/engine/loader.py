@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import hashlib
+import importlib.metadata
 import os
 import stat
+import sys
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -289,6 +292,23 @@ def _decode_python(name: str, data: bytes, notes: list[str]) -> str:
         return data.decode("latin-1")
 
 
+@functools.lru_cache(maxsize=1)
+def _installed_modules() -> frozenset:
+    """Top-level import names of the installed distributions (numpy, scipy, sklearn, ...)."""
+    return frozenset(importlib.metadata.packages_distributions())
+
+
+def shadowed_module(module: str) -> Optional[str]:
+    """What a submitted ``<module>.py`` would shadow: "the standard library module 'json'", "the
+    installed package 'numpy'", or None. Such a file comes first on the child's sys.path, so an
+    ``import numpy`` in any code there would load it instead."""
+    if module in sys.stdlib_module_names:
+        return f"the standard library module {module!r}"
+    if module in _installed_modules():
+        return f"the installed package {module!r}"
+    return None
+
+
 def _build(source: str, entries: dict[str, bytes], assignment: Any) -> Submission:
     sub = Submission(source=source, assignment=assignment.name)
     notebooks = {n: d for n, d in entries.items() if n.lower().endswith(".ipynb")}
@@ -297,6 +317,11 @@ def _build(source: str, entries: dict[str, bytes], assignment: Any) -> Submissio
             continue
         if name in assignment.given:
             sub.notes.append(f"{name} is provided: your copy was ignored and the original used instead")
+            continue
+        shadowed = shadowed_module(name[:-3]) if name not in assignment.accepted_names() else None
+        if shadowed:
+            sub.notes.append(f"{name} was ignored: it has the name of {shadowed}, which it would replace for "
+                             "your code and the grader's; rename it (e.g. my_{name}) and import it by that name")
             continue
         sub.files[name] = _decode_python(name, data, sub.notes)
         if len(sub.files[name]) > MAX_SOURCE_CHARS:

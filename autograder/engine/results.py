@@ -19,10 +19,12 @@ from gradescope_utils.autograder_utils.decorators import number, tags, visibilit
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
 from .runner import CheckResult, GradeReport
+from .sandbox import printable_text
 
 MAX_OUTPUT_CHARS = 8_000  # per test: Gradescope pages stay readable
 # Whole results.json (Gradescope refuses big files, and batch caches each one): see clip_results.
 MAX_RESULTS_BYTES = 500_000
+WITHHELD = "withheld_points"  # key in results["extra_data"]: see gradescope_results
 
 
 def _test_method(result: CheckResult, index: str) -> Callable[[Any], None]:
@@ -73,6 +75,9 @@ def gradescope_results(report: GradeReport, stdout_visibility: str = "hidden", h
         test["score"] = round(float(test.get("score", 0.0)), 4)
         test["max_score"] = round(float(test.get("max_score", 0.0)), 4)
     data["score"] = round(report.score, 4)
+    # The points the no-free-points rule withheld (GradeReport.score is the checks' sum less these):
+    # recorded so that results rewritten from these (failure_results) keep the same total.
+    data["extra_data"] = {WITHHELD: round(sum(report.withheld.values()), 4)}
     data["execution_time"] = round(report.seconds, 2)
     data["output"] = summary_text(report, hidden_shown=hidden_shown)
     data["output_format"] = "text"
@@ -109,9 +114,14 @@ def clip_results(data: dict, limit: int = MAX_RESULTS_BYTES) -> dict:
 
 
 def failure_results(message: str, partial: Optional[dict] = None) -> dict:
-    """A valid results dictionary when grading itself failed: visible message, parts kept."""
+    """A valid results dictionary when grading itself failed: visible message, parts kept.
+
+    ``score = sum(tests' scores) - extra_data["withheld_points"]``: the same total as the results
+    ``partial`` was taken from (``gradescope_results``), never more."""
     data = partial or {"tests": [], "leaderboard": []}
-    data["score"] = round(sum(float(t.get("score", 0.0)) for t in data.get("tests", [])), 4)
+    extra = data.get("extra_data")
+    withheld = extra.get(WITHHELD, 0.0) if isinstance(extra, dict) else 0.0
+    data["score"] = round(sum(float(t.get("score", 0.0)) for t in data.get("tests", [])) - float(withheld), 4)
     data["output"] = f"Autograder failed: {message}\nThe course staff have been told; your submission is kept."
     data["output_format"] = "text"
     data["visibility"] = "visible"
@@ -162,7 +172,7 @@ def summary_text(report: GradeReport, hidden_shown: bool = True) -> str:
         lines += ["", "Notes:"] + ["  - " + n.replace("\n", "\n    ") for n in report.notes]
     if report.error:
         lines += ["", f"Autograder problem: {report.error} (your other results are kept)."]
-    return "\n".join(lines)
+    return printable_text("\n".join(lines))
 
 
 def terminal_report(report: GradeReport, verbose: bool = False) -> str:
@@ -178,7 +188,8 @@ def terminal_report(report: GradeReport, verbose: bool = False) -> str:
             lines.append("    " + message.replace("\n", "\n    "))
     if report.printed.strip():
         lines += ["", "Your code printed (first lines):", _clip_lines(report.printed, 10)]
-    return "\n".join(lines)
+    # The sandbox made the child's texts printable already; file names and notes come from the loader.
+    return printable_text("\n".join(lines))
 
 
 def _clip_lines(text: str, n: int) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -54,9 +55,41 @@ MAX_NOTE_CHARS = 1_000  # one note
 MAX_ERROR_CHARS = 4_000  # one exception text or traceback
 
 
+# What no text from student code may carry into a terminal, a results.json or a feedback page: C0
+# control characters but tab and newline (ESC starts the sequences that clear a TA's screen or move
+# its cursor), DEL and C1 controls (dropped), and lone surrogates (``"\\ud800"`` in an exception
+# message: no UTF-8 encoder takes them; written as the backslash escape instead).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _printable_char(match: re.Match) -> str:
+    char = match.group()
+    return f"\\u{ord(char):04x}" if "\ud800" <= char <= "\udfff" else ""
+
+
+def printable_text(text: str) -> str:
+    """``text`` made valid, printable UTF-8 text: lone surrogates become backslash escapes
+    (``\\ud800``), other control characters but ``\\n`` and ``\\t`` are removed."""
+    if _UNPRINTABLE.search(text) is None:
+        return text
+    return _UNPRINTABLE.sub(_printable_char, text)
+
+
+def printable_data(value: Any) -> Any:
+    """``value`` (a decoded JSON message: dicts, lists, strings, numbers) with every string, keys
+    included, made ``printable_text``. Raises RecursionError for a message nested too deeply."""
+    if isinstance(value, str):
+        return printable_text(value)
+    if isinstance(value, list):
+        return [printable_data(v) for v in value]
+    if isinstance(value, dict):
+        return {printable_data(k): printable_data(v) for k, v in value.items()}
+    return value
+
+
 def clip_text(text: object, limit: int) -> str:
-    """``str(text)`` cut to ``limit`` characters, saying how much was cut."""
-    text = text if isinstance(text, str) else str(text)
+    """``str(text)`` made ``printable_text`` and cut to ``limit`` characters, saying how much was cut."""
+    text = printable_text(text if isinstance(text, str) else str(text))
     if len(text) <= limit:
         return text
     return text[:limit] + f" [... {len(text) - limit} more characters cut]"
@@ -330,7 +363,13 @@ class Sandbox:
         try:
             # A deadline for the rest of the message too: a child that sends half a message and
             # stops would otherwise block the grader forever.
-            return codec.read_message(fd, deadline=max(end, time.monotonic()) + 1.0)
+            # Every text the child sends is made printable here, once: what reaches feedback, a
+            # terminal or results.json can neither fail to encode nor drive a terminal.
+            message = codec.read_message(fd, deadline=max(end, time.monotonic()) + 1.0)
+            try:
+                return printable_data(message)
+            except RecursionError:
+                raise ValueError("message is nested too deeply") from None
         except TimeoutError:
             self._kill()
             raise _ChildFailed("timeout", "stopped in the middle of a reply and did not finish it") from None
@@ -424,7 +463,7 @@ class Sandbox:
             text += bytes(self.drain.kept).decode("utf-8", "replace")
         if total > len(text.encode()):
             text += f"\n[... output truncated: {total} bytes in all]"
-        return text
+        return printable_text(text)
 
     # -- calls ---------------------------------------------------------------------------------
     def _request(self, message: dict, timeout: float, fvp_matrix: Optional[np.ndarray]) -> tuple[dict, int]:
