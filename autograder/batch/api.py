@@ -29,6 +29,7 @@ from ..engine.secret import resolve_secret
 from ..engine.suite import Seeds
 from ..errors import UserError
 from ..fileio import write_json_atomic, write_text_atomic
+from ..registry import get
 from .cache import Cache, cache_key
 from .exports import canvas_csv, duplicate_keys, gradescope_csv
 from .feedback import write_feedback
@@ -42,7 +43,6 @@ from .similarity import PAGE as SIMILARITY_PAGE
 from .similarity import handout_code, write_similarity
 
 PathLike = Union[str, Path]
-TITLE = "NPG homework"
 
 
 @dataclass
@@ -101,7 +101,7 @@ def run_batch(
     tty: Optional[bool] = None,
     late_policy: Optional[LatePolicy] = None,
     canvas_key: str = "sid",
-    canvas_assignment: str = TITLE,
+    canvas_assignment: Optional[str] = None,
     similarity: bool = True,
 ) -> BatchSummary:
     """Grade every submission of ``input`` (a folder of submissions or a Gradescope export zip).
@@ -116,7 +116,8 @@ def run_batch(
     and notes (default None: silent). ``late_policy`` (default: no penalty) turns each submission's
     ``created_at`` and the due dates into lateness and a penalised total (:mod:`.lateness`); the
     raw score stays in grades.csv. ``canvas.csv`` (students keyed by ``canvas_key``, "sid" or "email",
-    the grade in column ``canvas_assignment``) and ``gradescope_scores.csv`` are for upload
+    the grade in column ``canvas_assignment``, default: the manifest's title; pages and report are
+    titled by it too) and ``gradescope_scores.csv`` are for upload
     (:mod:`.exports`). With ``similarity``, ``similarity.html`` shows the most similar pairs of
     student code (:mod:`.similarity`). Feedback pages go to ``outdir/feedback/<id>.md|.html``. On Ctrl-C
     the outputs are written with the missing submissions marked pending and the summary says
@@ -289,7 +290,7 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
                             for clash in duplicate_keys(rows, "sid"))
     notes.extend(summary.warnings)
     write_text_atomic(out / "grades.csv", csv_text(rows, [p.name for p in parts]))
-    canvas_text, left_out = canvas_csv(rows, canvas[1], sum(p.points for p in parts), canvas[0])
+    canvas_text, left_out = canvas_csv(rows, canvas[1] or get(suite).title, sum(p.points for p in parts), canvas[0])
     pending = summary.count(PENDING)
     if pending:  # an upload of part of the class would look complete: no upload files until all is graded
         summary.uploads_written = False
@@ -303,20 +304,19 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
     if left_out and not pending:
         notes.append(f"canvas.csv leaves out {len(left_out)} student(s) without a grade or a {canvas[0]}: "
                      + "; ".join(left_out[:5]) + ("; ..." if len(left_out) > 5 else ""))
-    written |= write_feedback(out, rows, results, TITLE, notes)
+    title = get(suite).title
+    written |= write_feedback(out, rows, results, title, notes)
     pairs = None
     if similarity:
         try:
-            from ..registry import get
-
-            pairs = write_similarity(out, {e.id: e.submission for e in entries if e.submission is not None}, TITLE,
+            pairs = write_similarity(out, {e.id: e.submission for e in entries if e.submission is not None}, title,
                                      handout_code(get(suite).folder))
             summary.similar_pairs = pairs
             written.add(SIMILARITY_PAGE)
         except Exception as exc:  # a similarity report is a courtesy: the grades are written already
             notes.append(f"the similarity report could not be made ({type(exc).__name__}: {exc}); "
                          "rerun with --no-similarity to skip it")
-    context = ReportContext(title=f"{TITLE}: batch grading report", input=input_label, kind=kind,
+    context = ReportContext(title=f"{title}: batch grading report", input=input_label, kind=kind,
                             isolation=isolation, notes=notes, suite=suite, duplicates=summary.duplicates,
                             late_policy=late_policy.describe() if any(r.late for r in rows) else "",
                             similar_pairs=pairs)
