@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -93,6 +93,17 @@ class RNG:
     """Marks an argument that the child receives as ``numpy.random.default_rng(seed)``."""
 
     seed: int
+
+
+@dataclass(frozen=True)
+class Codec:
+    """How a grader-side object of ``type`` crosses to the child: as ``module.cls(**kwargs(obj))``,
+    ``module`` being a file the suite provides to the sandbox (the interface of issue 13's contract)."""
+
+    type: type
+    module: str
+    cls: str
+    kwargs: Callable[[Any], dict]
 
 
 @dataclass
