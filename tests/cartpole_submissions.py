@@ -3,7 +3,8 @@ in-process stand-in for the engine's ``Context`` (tests only; the real one runs 
 
 ``submission_files(["fisher_per_step"])`` is the reference's ``utils.py`` and ``train.py`` as a
 student submits them (``from utils import ...``), with each named fixture's functions appended to
-the file that defines them, so they replace the reference's (a wrong ``compute_softmax`` is then
+the file that holds that function (``sample``, ``train``: ``train.py``; the others: ``utils.py``),
+so they replace the reference's (a wrong ``compute_softmax`` is then
 also what ``compute_action_distribution`` calls, as in a real submission).
 """
 
@@ -51,10 +52,16 @@ def submission_files(fixtures: tuple[str, ...] | list[str] = ()) -> dict[str, st
         "train.py": (REFERENCE / "train.py").read_text(encoding="utf-8").replace("from .utils", "from utils"),
     }
     for name in fixtures:
-        text = fixture_path(name).read_text(encoding="utf-8")
-        defined = {n.name for n in ast.parse(text).body if isinstance(n, ast.FunctionDef)}
-        target = "train.py" if defined & TRAIN_FUNCTIONS else "utils.py"
-        files[target] += f"\n\n# ---- {name} ----\n" + _as_student_code(text)
+        text = _as_student_code(fixture_path(name).read_text(encoding="utf-8"))
+        tree = ast.parse(text)
+        # imports and module-level names go with every function (``_train_module = ...``)
+        shared = [ast.get_source_segment(text, n) for n in tree.body if not isinstance(n, ast.FunctionDef)]
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            target = "train.py" if node.name in TRAIN_FUNCTIONS else "utils.py"
+            body = "\n".join(s for s in shared if s) + "\n\n\n" + (ast.get_source_segment(text, node) or "")
+            files[target] += f"\n\n# ---- {name}: {node.name} ----\n" + body + "\n"
     return files
 
 
