@@ -153,13 +153,16 @@ class FakeContext:
         return FakeResult("ok", value, reports=reports)
 
 
-def grade_in_process(files: dict[str, str], identity: str = "test") -> dict[str, Any]:
-    """Run every check on ``files`` with the FakeContext: ``{"points": {part: score}, "outcomes": [...]}``,
-    scored by the engine's own rules (runner._score)."""
+def grade_in_process(files: dict[str, str], identity: str = "test", parts: Optional[set[str]] = None) -> dict[str, Any]:
+    """Run every check (of ``parts`` only, if given) on ``files`` with the FakeContext, scored by the
+    engine's own rules (runner._score): ``{"report": GradeReport, "points": {part: score}, "context": ...}``."""
     from autograder.engine import runner
     from autograder.engine.suite import Seeds
 
     suite = suite_package.build(Seeds(b"cartpole-tests", identity))
+    if parts is not None:
+        suite.parts = [p for p in suite.parts if p.name in parts]
+        suite.checks = [c for c in suite.checks if c.part in parts]
     ctx = FakeContext(files)
     results = []
     for check in suite.checks:

@@ -148,7 +148,7 @@ def test_public_snippets_rebuild_the_inputs():
 # ---------------------------------------------------------------------------------------------
 # Submissions: the reference and the harmless variants get full marks, every mistake is named.
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("identity", ["sub-1", "sub-2", "sub-3"])
+@pytest.mark.parametrize("identity", ["sub-1", "sub-2"])
 def test_the_reference_gets_full_marks(identity):
     graded = grade_in_process(submission_files(), identity)
     failed = [r.check.name for r in graded["report"].results if not r.outcome.passed]
@@ -156,19 +156,20 @@ def test_the_reference_gets_full_marks(identity):
     assert graded["report"].score == pytest.approx(100.0, abs=1e-9)
 
 
-@pytest.mark.parametrize("name", HARMLESS)
 @pytest.mark.parametrize("identity", ["h-1", "h-2"])
-def test_harmless_variants_get_full_marks(name, identity):
-    graded = grade_in_process(submission_files([name]), identity)
+def test_harmless_variants_get_full_marks(identity):
+    # the five harmless variants touch five different functions: one submission holds them all
+    graded = grade_in_process(submission_files(HARMLESS), identity)
     failed = [(r.check.name, r.outcome.message) for r in graded["report"].results if not r.outcome.passed]
     assert not failed
 
 
 @pytest.mark.parametrize("name", MISTAKES)
 def test_every_mistake_loses_points_in_its_part_with_its_name(name):
-    graded = grade_in_process(submission_files([name]), "m-1")
-    report = graded["report"]
+    # the checks of the mistake's own part only (the sandboxed grade of every check is in test_cartpole_grade)
     part = part_of(name)
+    graded = grade_in_process(submission_files([name]), "m-1", parts={part})
+    report = graded["report"]
     got, full = report.part_scores()[part]
     assert got < full - 1.0, f"{name} must lose points in {part}"
     named = [r for r in report.results if r.check.part == part and r.outcome.mistake == name]
@@ -193,7 +194,7 @@ def test_train_without_sample_is_named():
     files["train.py"] = files["train.py"].replace("grads, rewards = sample(theta, env, N)",
                                                   "grads, rewards = _rollouts(theta, env, N)")
     files["train.py"] += "\n_rollouts = sample\n"
-    graded = grade_in_process(files, "inlined")
+    graded = grade_in_process(files, "inlined", parts={"train"})
     named = [r for r in graded["report"].results if r.outcome.mistake == "train_inlined_sample"]
     assert named and "never called sample" in named[0].outcome.message
 
@@ -201,7 +202,7 @@ def test_train_without_sample_is_named():
 def test_train_built_on_a_wrong_fisher_is_not_charged_twice():
     # train is right given the student's own (wrong) compute_fisher_matrix: train keeps its points,
     # compute_fisher_matrix loses its own.
-    graded = grade_in_process(submission_files(["fisher_per_step"]), "own")
+    graded = grade_in_process(submission_files(["fisher_per_step"]), "own", parts={"train", "compute_fisher_matrix"})
     scores = graded["report"].part_scores()
     assert scores["train"][0] == pytest.approx(scores["train"][1], abs=1e-9)
     assert scores["compute_fisher_matrix"][0] < scores["compute_fisher_matrix"][1]

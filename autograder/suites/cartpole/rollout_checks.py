@@ -141,8 +141,13 @@ def _as_rollouts(value: Any, case: SampleCase, inputs: str) -> tuple[Optional[Ro
     return out, None
 
 
-def _check_scores(rollouts: Rollouts, case: SampleCase, theta: np.ndarray, inputs: str) -> Outcome:
-    """Every grads[i][h] must be the reference score at s_h (replayed) for the action a_h (decoded)."""
+def _check_scores(ctx: Context, rollouts: Rollouts, case: SampleCase, theta: np.ndarray, inputs: str) -> Outcome:
+    """Every grads[i][h] must be the reference score at s_h (replayed) for the action a_h (decoded).
+
+    Scores that are wrong only because the student's own compute_log_softmax_grad is pass with a
+    note (that mistake costs points in its own part): the first wrong step and up to
+    ``OWN_PROBES - 1`` others must then equal what the student's function gives there.
+    """
     A = case.env.num_actions
     for i, (episode, actions, scores) in enumerate(zip(rollouts.episodes, rollouts.actions, rollouts.scores)):
         states = case.env.states(episode, actions)
@@ -159,6 +164,9 @@ def _check_scores(rollouts: Rollouts, case: SampleCase, theta: np.ndarray, input
         for h in range(len(actions)):
             if tol.close(scores[h], expected[h]):
                 continue
+            if _own_scores_explain(ctx, rollouts, case, theta, tol, (i, h)):
+                return Outcome(True, "Right for your own compute_log_softmax_grad, which is graded (and loses "
+                                     "points) in its own part.")
             post_step = score(states[h + 1], actions[h])
             found = diagnose(scores[h], [(mistake("sample_post_step_score"), post_step)], tol)
             return mismatch(
@@ -168,6 +176,26 @@ def _check_scores(rollouts: Rollouts, case: SampleCase, theta: np.ndarray, input
                        "and reads the actions from the rewards).",
             )
     return Outcome(True)
+
+
+OWN_PROBES = 4  # steps at which a sample's scores are compared with the student's own score function
+
+
+def _own_scores_explain(ctx: Context, rollouts: Rollouts, case: SampleCase, theta: np.ndarray, tol: Tolerance,
+                        first: tuple[int, int]) -> bool:
+    """Whether the scores sample returned are the student's own compute_log_softmax_grad at the replayed
+    pre-step states: at the first wrong step and at the last steps of the first trajectories."""
+    probes = [first] + [(i, len(a) - 1) for i, a in enumerate(rollouts.actions)][:OWN_PROBES - 1]
+    for i, h in probes:
+        actions = rollouts.actions[i]
+        state = case.env.states(rollouts.episodes[i], actions[:h])[h]
+        result = ctx.call("compute_log_softmax_grad", theta, extract_features(state, case.env.num_actions), actions[h])
+        if not result.ok or result.value is None:
+            return False
+        own = np.asarray(result.value, dtype=float)
+        if own.size != NUM_FEATURES or not tol.close(rollouts.scores[i][h], own.ravel()):
+            return False
+    return True
 
 
 def _probe_raw_observations(ctx: Context, case: SampleCase) -> bool:
@@ -200,7 +228,7 @@ def _check_sample(case: SampleCase) -> Callable[[Context], Outcome]:
         if failure is not None:
             return failure
         assert rollouts is not None
-        return _check_scores(rollouts, case, theta, inputs)
+        return _check_scores(ctx, rollouts, case, theta, inputs)
 
     return run
 
@@ -222,7 +250,13 @@ def _check_action_distribution(case: SampleCase) -> Callable[[Context], Outcome]
         counts = np.bincount(np.concatenate([np.asarray(a) for a in rollouts.actions]), minlength=A).astype(float)
         test = g_test(counts, pi)
         if test.p_value >= FALSE_FAILURE:
-            return _check_scores(rollouts, case, theta, inputs)
+            return _check_scores(ctx, rollouts, case, theta, inputs)
+        own = ctx.call("compute_action_distribution", theta, extract_features(np.array(case.env.constant_state), A))
+        own_pi = np.asarray(own.value, dtype=float).ravel() if own.ok and own.value is not None else None
+        if (own_pi is not None and own_pi.shape == pi.shape and np.all(own_pi >= 0) and abs(own_pi.sum() - 1) < 1e-6
+                and g_test(counts, own_pi).p_value >= FALSE_FAILURE):
+            return Outcome(True, "Your actions follow your own compute_action_distribution, which is graded (and "
+                                 "loses points) in its own part.")
         found = None
         if counts[int(np.argmax(pi))] == counts.sum():
             found = mistake("sample_greedy_action")
