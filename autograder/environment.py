@@ -158,10 +158,11 @@ def student_environment(manifest: Optional[Path] = None) -> Optional[StudentEnvi
     return parse_environment(raw.get("environment"), str(manifest), [Path(f).stem for f in files if f])
 
 
-def missing_module_line(error: str) -> Optional[str]:
+def missing_module_line(error: str, manifest: Optional[Path] = None) -> Optional[str]:
     """The declared environment's one line for a ``ModuleNotFoundError`` traceback (e.g. "pandas is
-    not available on the grading server; use numpy"), or None (no environment, or another error)."""
-    environment = student_environment()
+    not available on the grading server; use numpy"), or None (no environment, or another error).
+    ``manifest``: the assignment's (default: the reference's ``assignment.json``)."""
+    environment = student_environment(manifest)
     return environment.missing_module_message(error) if environment is not None else None
 
 

@@ -73,9 +73,12 @@ def _display(path: Path) -> str:
 
 
 def default_out_dir(source_dir: PathLike, manifest: Optional[Manifest] = None) -> Path:
-    """``<source_dir>/../assignments/<name>``: ``assignments/npg`` next to ``solutions/``."""
+    """``assignments/<name>`` beside the reference package (``assignments/npg`` next to
+    ``solutions/``; see :func:`autograder.registry.handout_folder`)."""
+    from autograder.registry import handout_folder
+
     manifest = manifest or load_manifest(Path(source_dir))
-    return Path(source_dir).resolve().parent / "assignments" / manifest.name
+    return handout_folder(Path(source_dir), manifest.name)
 
 
 def render_assignment(source_dir: PathLike = DEFAULT_SOURCE, out_dir: Optional[PathLike] = None) -> Rendered:

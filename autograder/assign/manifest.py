@@ -9,7 +9,11 @@ cases are defined, the students' README, and the notebook's cells in order::
       "given": ["mdp.py"],                 # copied as they are (students may read, not edit)
       "environment": {"python": "3.10 or newer", "packages": {"numpy": "2.2.6"}, "use_instead": "numpy"},
                                            # what student code may import (autograder.environment)
-      "parts": [{"function": "kl_divergence", "file": "kl.py", "markdown": "notebook/kl_divergence.md"}],
+      "suite": "npg", "reference": "solutions",   # the grading suite package, the reference package
+      "aliases": {},                       # accepted file name -> the expected student file
+      "parts": [{"function": "kl_divergence", "file": "kl.py", "points": 8, "depends_on": [],
+                 "markdown": "notebook/kl_divergence.md"}],
+      "limits": {},                        # overrides of the sandbox limits (engine.sandbox.Limits)
       "public_cases": "public_cases.py",   # defines FIXTURES and CASES (see autograder.assign.cases)
       "readme": "notebook/README.md",      # "{{parts}}": a table of the parts; "{{environment}}": the above
       "notebook": {
@@ -20,7 +24,8 @@ cases are defined, the students' README, and the notebook's cells in order::
       }
     }
 
-All paths are relative to the reference folder.
+All paths are relative to the reference folder. ``docs/assignments.md`` describes every field;
+:mod:`autograder.registry` reads the grading ones.
 """
 
 from __future__ import annotations
@@ -119,6 +124,9 @@ def load_manifest(source_dir: Path) -> Manifest:
         notebook=raw.get("notebook"),
         raw=raw,
     )
+    from autograder.registry import load_assignment
+
+    load_assignment(source_dir)  # the grading fields (points, dependencies, aliases, limits) are checked there
     if "environment" in raw:
         local = [Path(f).stem for f in manifest.given + manifest.modules]
         manifest.environment = parse_environment(raw["environment"], str(path), local)

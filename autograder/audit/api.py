@@ -152,13 +152,11 @@ def _result_json(r: MutantResult) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------
 # grading one mutant (runs in a worker process)
 # ----------------------------------------------------------------------------------------------
-def _part_of(file: str, function: str) -> str:
-    from ..suites.npg import PARTS
-
-    stem = Path(file).stem
-    for p in PARTS:
-        if p.module == stem and p.func == function:
-            return p.name
+def _part_of(file: str, function: str, assignment: Any) -> str:
+    """The part (from the manifest) that ``function`` of ``file`` implements."""
+    for p in assignment.parts:
+        if p.file == file and p.function == function:
+            return p.function
     return function
 
 
@@ -166,6 +164,8 @@ def _grade_task(task: dict[str, Any]) -> dict[str, Any]:
     """Grade one submission (``files`` or ``path``) and, if it survives, probe it. Plain data out."""
     from ..engine.loader import load_submission
     from ..engine.runner import grade_submission
+    from ..registry import get
+    from .probes import ASSIGNMENT as PROBED
     from .probes import probe_submission
 
     start = time.monotonic()
@@ -175,10 +175,11 @@ def _grade_task(task: dict[str, Any]) -> dict[str, Any]:
             with tempfile.TemporaryDirectory(prefix="npg-audit-") as tmp:
                 for name, text in task["files"].items():
                     (Path(tmp) / name).write_text(text, encoding="utf-8")
-                submission = load_submission(Path(tmp))
+                submission = load_submission(Path(tmp), get(task["assignment"]))
         else:
-            submission = load_submission(Path(task["path"]))
-        report = grade_submission(submission, secret=AUDIT_SECRET, identity=AUDIT_IDENTITY, reuse_worker=True)
+            submission = load_submission(Path(task["path"]), get(task["assignment"]))
+        report = grade_submission(submission, secret=AUDIT_SECRET, identity=AUDIT_IDENTITY, reuse_worker=True,
+                                  suite_name=task["assignment"])
     except Exception as exc:  # a broken extra submission (UserError) or a grader failure: report it
         out.update(status="error", error=f"{type(exc).__name__}: {exc}", seconds=time.monotonic() - start)
         return out
@@ -196,7 +197,10 @@ def _grade_task(task: dict[str, Any]) -> dict[str, Any]:
         out["status"] = "killed"
     else:
         out["passed_cases"] = [f"[{r.check.kind}] {r.check.name}" for r in own]
-        equivalent, difference, probes = probe_submission(submission.sandbox_files())
+        if task["assignment"] == PROBED:
+            equivalent, difference, probes = probe_submission(submission.sandbox_files())
+        else:
+            equivalent, difference, probes = False, "no equivalence probes are written for this assignment", 0
         out["status"] = "equivalent" if equivalent else "survived"
         out["probe_difference"] = difference
         out["probes"] = probes
@@ -235,8 +239,10 @@ def run_audit(
     functions: Optional[Sequence[str]] = None,
     mutants: Optional[Sequence[Mutant]] = None,
     progress: Optional[Callable[[int, int, MutantResult], None]] = None,
+    assignment: Optional[str] = None,
 ) -> AuditReport:
-    """Generate the mutants of ``solutions/``, grade each with the real pipeline, and classify them.
+    """Generate the mutants of an assignment's reference (``assignment``, default: the only
+    registered one), grade each with the real pipeline, and classify them.
 
     Args:
         jobs: worker processes (default: the number of CPUs).
@@ -256,29 +262,33 @@ def run_audit(
         if unknown:
             raise UserError(f"unknown mutation operator(s) {', '.join(unknown)}; choose from "
                             f"{', '.join(OPERATORS)}")
+    from ..registry import resolve
+
+    chosen = resolve(assignment)
     jobs = max(1, int(jobs or os.cpu_count() or 1))
     if output is not None and Path(output).exists() and not Path(output).is_dir():
         raise UserError(f"{output} is a file; the output must be a folder for audit.json and audit.html")
     if mutants is None:
-        mutants = generate_mutants(operators=operators, functions=functions)
+        mutants = generate_mutants(chosen.folder, chosen.files, operators=operators, functions=functions)
         if functions and not mutants:
             raise UserError(f"no mutants for function(s) {', '.join(functions)}; the student functions are "
-                            "those with a solution block in solutions/kl.py, fisher.py and npg.py")
+                            f"those with a solution block in {', '.join(chosen.files)} of {chosen.folder}")
     extras = extra_submissions(extra) if extra is not None else []
     results: dict[str, MutantResult] = {}
     tasks: list[dict[str, Any]] = []
     for m in mutants:
-        part = _part_of(m.file, m.function)
+        part = _part_of(m.file, m.function, chosen)
         results[m.id] = MutantResult(m.id, m.file, m.function, part, m.operator, m.description, m.line,
                                      m.original, m.mutated)
-        tasks.append({"id": m.id, "files": mutant_files(m), "part": part})
+        tasks.append({"id": m.id, "files": mutant_files(m, chosen.folder, chosen.files), "part": part,
+                      "assignment": chosen.name})
     extra_ids = []
     for path in extras:
         rid = f"extra:{path.name}"
         results[rid] = MutantResult(rid, path.name, "", "", "extra", f"hand-written: {path}", 0,
-                                    "", _describe_extra(path))
+                                    "", _describe_extra(path, chosen))
         extra_ids.append(rid)
-        tasks.append({"id": rid, "path": str(path)})
+        tasks.append({"id": rid, "path": str(path), "assignment": chosen.name})
     isolation = ""
     total = len(tasks)
     context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
@@ -302,20 +312,20 @@ def run_audit(
     return report
 
 
-def _describe_extra(path: Path) -> str:
+def _describe_extra(path: Path, assignment: Any) -> str:
     """A one-line description of a hand-written submission: its diff against the reference, if small."""
     import difflib
 
-    from ..demo.samples import STUDENT_FILES, reference_folder, student_source
+    from ..demo.samples import student_source
 
     if not path.is_dir():
         return path.name
     changes = []
-    for name in STUDENT_FILES:
+    for name in assignment.files:
         mine = path / name
         if not mine.is_file():
             continue
-        ref = student_source((reference_folder() / name).read_text(encoding="utf-8")).splitlines()
+        ref = student_source((assignment.folder / name).read_text(encoding="utf-8")).splitlines()
         try:
             text = mine.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError):

@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--function", action="append", dest="functions", metavar="NAME",
                         help="only mutants of this student function (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit without grading")
+    parser.add_argument("--assignment", metavar="NAME",
+                        help="the assignment audited (required when several are registered)")
     parser.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
                         help="exit with status 1 if the mutation score of either operator family (syntax, "
                              "student mistakes) is below SCORE (e.g. 0.95)")
@@ -44,7 +46,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"-j/--jobs must be at least 1, got {args.jobs}")
     if args.list:
         try:
-            mutants = generate_mutants(operators=args.operators, functions=args.functions)
+            from ..registry import resolve
+
+            chosen = resolve(args.assignment)
+            mutants = generate_mutants(chosen.folder, chosen.files, operators=args.operators,
+                                       functions=args.functions)
         except ValueError as exc:
             raise UserError(str(exc)) from None
         for m in mutants:
@@ -64,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             bar[0].advance()
 
     report = run_audit(args.jobs, args.output, args.extra, operators=args.operators, functions=args.functions,
-                       progress=progress)
+                       progress=progress, assignment=args.assignment)
     if bar:
         bar[0].finish()
     print(terminal_table(report))

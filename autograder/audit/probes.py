@@ -44,10 +44,14 @@ from solutions.mdp import (
 
 from ..demo.samples import reference_folder
 from ..engine.isolation import Isolation
-from ..engine.runner import mdp_source
+from ..engine.runner import provided_files
 from ..engine.sandbox import FVP, RNG, Limits, Sandbox, SubmissionFiles
 from ..engine.stats import g_test
+from ..suites import npg as suite
 from ..suites.npg import PARTS, cases
+
+# The assignment these probes are written for (the audit probes the survivors of no other).
+ASSIGNMENT = suite.ASSIGNMENT
 
 __all__ = ["Probe", "build_probes", "probe_submission"]
 
@@ -265,7 +269,8 @@ def probe_submission(
     functions = {p.name: p.func for p in PARTS}
     harness = INPUT_CHECK_SOURCE + f"\nFUNCTIONS = {[(p.module, p.func) for p in PARTS]!r}\n"
     files = SubmissionFiles({**files.files, f"{INPUT_CHECK_MODULE}.py": harness}, files.notebook_cells)
-    with Sandbox(files, mdp_source(), limits or Limits(), isolation, [reference_folder()]) as box:
+    with Sandbox(files, provided_files(ASSIGNMENT), limits or Limits(), isolation, [reference_folder()],
+                 codecs=suite.CODECS) as box:
         for n, probe in enumerate(_PROBES, start=1):
             result = box.call(modules[probe.part], functions[probe.part], probe.args, probe.kwargs,
                               fvp_matrix=probe.fvp)
@@ -342,11 +347,14 @@ def changed_arguments(index, *args, **kwargs):
 
 def _changed_names(probe: Probe, flags: Any) -> list[str]:
     """The names of the arguments that ``flags`` (from the harness) marks as changed."""
+    import importlib
     import inspect
 
-    reference = {"kl": ref_kl, "fisher": ref_fisher, "npg": ref_npg}
+    from ..registry import get
+
     part = next(p for p in PARTS if p.name == probe.part)
-    params = list(inspect.signature(getattr(reference[part.module], part.func)).parameters)
+    reference = importlib.import_module(f"{get(ASSIGNMENT).reference_module}.{part.module}")
+    params = list(inspect.signature(getattr(reference, part.func)).parameters)
     names = params[:len(probe.args)] + list(probe.kwargs)
     values = np.asarray(flags, dtype=float).ravel()
     return [name for name, flag in zip(names, values) if flag > 0]

@@ -17,13 +17,14 @@ import fcntl
 import os
 import stat
 import time
+import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Optional, TextIO, Union
 
 from ..engine.isolation import detect_isolation
 from ..engine.results import failure_results, not_gradable_results
-from ..engine.runner import DEFAULT_SUITE, expected_files, load_suite
+from ..engine.runner import load_suite
 from ..engine.sandbox import Limits
 from ..engine.secret import resolve_secret
 from ..engine.suite import Seeds
@@ -93,7 +94,7 @@ def run_batch(
     *,
     secret_file: Optional[PathLike] = None,
     secret: Optional[bytes] = None,
-    suite: str = DEFAULT_SUITE,
+    suite: Optional[str] = None,
     limits: Optional[Limits] = None,
     isolation: Optional[str] = None,
     regrade: bool = False,
@@ -120,7 +121,8 @@ def run_batch(
     (:mod:`.exports`). With ``similarity``, ``similarity.html`` shows the most similar pairs of
     student code (:mod:`.similarity`). Feedback pages go to ``outdir/feedback/<id>.md|.html``. On Ctrl-C
     the outputs are written with the missing submissions marked pending and the summary says
-    ``interrupted``. Raises UserError when INPUT or OUTDIR is unusable.
+    ``interrupted``. ``suite``: the assignment's name (``--assignment``); default: the only registered
+    one, else the one the input's file names fit. Raises UserError when INPUT or OUTDIR is unusable.
     """
     started = time.monotonic()
     input_path = Path(input).resolve()
@@ -133,7 +135,9 @@ def run_batch(
         secret, secret_note = resolve_secret(secret_file)
     else:
         secret_note = None
-    limits = limits or Limits()
+    assignment = _assignment_of(suite, input_path)
+    suite = assignment.name
+    limits = limits or assignment.make_limits(Limits())
     try:
         chosen = detect_isolation(isolation)
     except RuntimeError as exc:
@@ -148,7 +152,7 @@ def run_batch(
                      "cannot keep parallel grades apart; install bubblewrap for parallel grading")
 
     # 1. Every submission in memory before any student code runs.
-    snap = snapshot(input_path, expected_files(suite))
+    snap = snapshot(input_path, assignment.files, assignment)
     notes.extend(snap.notes)
     if not out.exists() and not out.parent.is_dir():  # a typo in -o should not create a tree of folders
         raise UserError(f"{out.parent} does not exist: create it first, or choose another OUTDIR")
@@ -170,6 +174,27 @@ def run_batch(
         lock.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _assignment_of(name: Optional[str], input_path: Path) -> Any:
+    """``--assignment NAME``, else the only registered assignment, else the one the file names
+    in INPUT (a folder, or an export zip's members) fit (``registry.detect``)."""
+    from ..registry import assignments, detect, get
+
+    if name:
+        return get(name)
+    if len(assignments()) == 1:
+        return next(iter(assignments().values()))
+    names: list[str] = []
+    if input_path.is_file() and zipfile.is_zipfile(input_path):
+        with zipfile.ZipFile(input_path) as archive:
+            names = [PurePosixPath(n).name for n in archive.namelist()[:100_000]]
+    elif input_path.is_dir():
+        for _, _, files in os.walk(input_path):
+            names += files
+            if len(names) > 100_000:
+                break
+    return detect(names)
 
 
 def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int, secret: bytes,

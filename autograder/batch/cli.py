@@ -22,6 +22,8 @@ HELP = "grade a folder of submissions or a Gradescope export into a gradebook an
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="a folder of submissions, or a Gradescope export .zip")
     parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="where to write the results")
+    parser.add_argument("--assignment", metavar="NAME",
+                        help="the assignment graded (default: the one whose files the submissions hold)")
     parser.add_argument("-j", "--jobs", type=int, default=None, help="parallel grades (default: all cores)")
     parser.add_argument("--secret-file", help="the bundle's secret, to reproduce Gradescope's hidden cases")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
@@ -66,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
     report_differences(sys.stderr)
     summary = run_batch(args.input, args.output, args.jobs, secret_file=args.secret_file, limits=limits,
-                        regrade=args.regrade, progress=None if args.quiet else sys.stderr, late_policy=policy,
+                        suite=args.assignment, regrade=args.regrade, progress=None if args.quiet else sys.stderr,
+                        late_policy=policy,
                         canvas_key=args.canvas_key, similarity=args.similarity, **canvas)
     totals = [r.total for r in summary.rows if r.total is not None]
     max_total = sum(p.points for p in summary.parts)

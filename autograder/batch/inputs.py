@@ -84,13 +84,14 @@ class Snapshot:
     notes: list[str] = field(default_factory=list)
 
 
-def snapshot(input_path: Path, expected: Sequence[str] = ()) -> Snapshot:
+def snapshot(input_path: Path, expected: Sequence[str] = (), assignment: Optional[Any] = None) -> Snapshot:
     """Read every submission of ``input_path`` (folder or Gradescope export) into memory.
 
     Every entry of INPUT gets an :class:`Entry`: a submission, a submission that cannot be graded
     (``error`` says why: no code, no file named as in ``expected``, unsafe zip, ...), or a loose file
     that is no submission (``skipped``). Raises UserError when INPUT itself is unusable (missing,
-    not a folder or zip, bad metadata).
+    not a folder or zip, bad metadata). ``assignment`` (an ``autograder.registry.Assignment``;
+    default: the one each submission's files fit) says which given files and aliases apply.
     """
     input_path = Path(input_path)
     if not input_path.exists():
@@ -99,11 +100,11 @@ def snapshot(input_path: Path, expected: Sequence[str] = ()) -> Snapshot:
     if input_path.is_file():
         if input_path.suffix.lower() != ".zip":
             raise UserError(f"{input_path}: expected a folder of submissions or a Gradescope export .zip")
-        snap = _snapshot_export_zip(input_path, expected)
+        snap = _snapshot_export_zip(input_path, expected, assignment)
     elif (root := find_export_root(input_path)) is not None:
-        snap = _snapshot_export_folder(root, str(input_path), expected)
+        snap = _snapshot_export_folder(root, str(input_path), expected, assignment)
     else:
-        snap = _snapshot_folder(input_path, expected)
+        snap = _snapshot_folder(input_path, expected, assignment)
     # Messages name an entry by its place in INPUT ("frank: found KL.py ..."), not by the TA's
     # absolute path: they reach the students' feedback pages and results.
     for entry in snap.entries:
@@ -124,7 +125,7 @@ def _within_input(text: str, input_path: Path) -> str:
 
 # -- a folder of submissions ---------------------------------------------------------------------
 
-def _snapshot_folder(folder: Path, expected: Sequence[str] = ()) -> Snapshot:
+def _snapshot_folder(folder: Path, expected: Sequence[str] = (), assignment: Optional[Any] = None) -> Snapshot:
     children = sorted(c for c in folder.iterdir() if not c.name.startswith((".", "__MACOSX", "__pycache__")))
     candidates = [c for c in children if c.is_dir() or (c.is_file() and c.suffix.lower() in SUBMISSION_SUFFIXES)]
     loose = [c for c in children if c not in candidates]
@@ -143,16 +144,16 @@ def _snapshot_folder(folder: Path, expected: Sequence[str] = ()) -> Snapshot:
             entry.error = (f"{name}: a loose file in INPUT, not a submission; each student's submission must be "
                            "its own subfolder, .zip or .ipynb (move it into a folder named after the student)")
         else:
-            _load_into(entry, child, expected=expected)
+            _load_into(entry, child, expected=expected, assignment=assignment)
         snap.entries.append(entry)
     return snap
 
 
 def _load_into(entry: Entry, path: Path, shown_as: Optional[tuple[str, str]] = None,
-               expected: Sequence[str] = ()) -> None:
+               expected: Sequence[str] = (), assignment: Optional[Any] = None) -> None:
     """Fill ``entry.submission`` (or ``entry.error``) from ``path`` with the engine's loader."""
     try:
-        submission = load_submission(path)
+        submission = load_submission(path, assignment)
         if shown_as is not None:
             submission.source = submission.source.replace(*shown_as)
         if expected:
@@ -315,7 +316,8 @@ def _natural_key(name: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
 
 
-def _snapshot_export_folder(root: Path, label: str, expected: Sequence[str] = ()) -> Snapshot:
+def _snapshot_export_folder(root: Path, label: str, expected: Sequence[str] = (),
+                            assignment: Optional[Any] = None) -> Snapshot:
     meta_path = root / METADATA_NAME
     if meta_path.stat().st_size > MAX_METADATA_BYTES:
         raise UserError(f"{meta_path}: larger than {MAX_METADATA_BYTES} bytes; is this a Gradescope export?")
@@ -324,11 +326,11 @@ def _snapshot_export_folder(root: Path, label: str, expected: Sequence[str] = ()
     entries, notes = _export_entries(metadata, folders, label)
     for entry in entries:
         if entry.error is None:
-            _load_into(entry, root / entry.source.rsplit(":", 1)[1], expected=expected)
+            _load_into(entry, root / entry.source.rsplit(":", 1)[1], expected=expected, assignment=assignment)
     return Snapshot("gradescope export", entries, notes)
 
 
-def _snapshot_export_zip(path: Path, expected: Sequence[str] = ()) -> Snapshot:
+def _snapshot_export_zip(path: Path, expected: Sequence[str] = (), assignment: Optional[Any] = None) -> Snapshot:
     """Unpack the code files of an export zip into a private folder, read them, remove the folder."""
     try:
         archive = zipfile.ZipFile(path)
@@ -385,10 +387,10 @@ def _snapshot_export_zip(path: Path, expected: Sequence[str] = ()) -> Snapshot:
             if folder in problems:
                 entry.error = problems[folder]
             elif not (tmp_root / folder).is_dir():
-                entry.error = (f"{path}:{folder}: no .py, .ipynb or .zip files; submit kl.py, fisher.py and npg.py "
-                               "(or npg.ipynb)")
+                what = assignment.describe_files() if assignment is not None else "the assignment's files"
+                entry.error = f"{path}:{folder}: no .py, .ipynb or .zip files; submit {what}"
             else:
-                _load_into(entry, tmp_root / folder, shown_as=shown_as, expected=expected)
+                _load_into(entry, tmp_root / folder, shown_as=shown_as, expected=expected, assignment=assignment)
     return Snapshot("gradescope export", entries, notes)
 
 

@@ -59,9 +59,12 @@ class ReportContext:
 
 def mistake_titles(suite: str) -> dict[str, str]:
     """Readable titles of the suite's catalogued mistakes (empty if the suite has no catalogue)."""
+    from ..errors import UserError
+    from ..registry import get
+
     try:
-        module = importlib.import_module(f"autograder.suites.{suite}.mistakes")
-    except ImportError:
+        module = importlib.import_module(f"{get(suite).suite_module}.mistakes")
+    except (ImportError, UserError):
         return {}
     catalogue = getattr(module, "MISTAKES", {})
     return {key: getattr(m, "title", key) for key, m in catalogue.items()}

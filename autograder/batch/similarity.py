@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..engine.loader import PROVIDED_FILES, Submission
+from ..engine.loader import Submission
 from ..fileio import write_text_atomic
 
 NOISE = 25  # k: matches shorter than this many filtered characters are ignored
@@ -70,13 +70,12 @@ def _label(entry_id: str, also: Sequence[str]) -> str:
 
 
 def student_code(submission: Submission) -> str:
-    """The code a submission holds, as one Python text: its .py files (by name, the provided ones
-    excepted), or its notebook's code cells, each under a ``# ---- name`` line."""
+    """The code a submission holds, as one Python text: its .py files by name (the loader has left
+    out the given ones), or its notebook's code cells, each under a ``# ---- name`` line."""
     if submission.notebook_cells is not None:
         return "".join(f"# ---- {submission.notebook} cell {i}\n{code.rstrip()}\n\n"
                        for i, code in submission.notebook_cells)
-    return "".join(f"# ---- {name}\n{text.rstrip()}\n\n" for name, text in sorted(submission.files.items())
-                   if name not in PROVIDED_FILES)
+    return "".join(f"# ---- {name}\n{text.rstrip()}\n\n" for name, text in sorted(submission.files.items()))
 
 
 def handout_code(source_dir: Optional[Path] = None) -> str:

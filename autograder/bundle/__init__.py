@@ -4,7 +4,8 @@ The zip holds, at its root, ``setup.sh`` (installs the locked third-party packag
 environment and creates the unprivileged user that runs student code), an executable
 ``run_autograder``, ``requirements.in`` (the student environment of the assignment's manifest plus
 the grader's needs) and its lock files with hashes, ``requirements-py3.X.txt``; the grader itself
-(``autograder/``, ``solutions/``), a freshly generated hidden-case secret and the bundle's
+(``autograder/`` and the assignment's authored folder: its reference modules and manifest, under
+``solutions/``), a freshly generated hidden-case secret and the bundle's
 settings sit in ``grader/``, which is root-only on Gradescope and is put on the grader's path at
 run time, so nothing of ours is importable from site-packages.
 The instructor keeps a copy of the secret (``autograder.zip.secret``): TAs need it to reproduce
@@ -84,7 +85,7 @@ def build_bundle(
     hidden_visibility: str = "after_due_date",
     sandbox_user: str = DEFAULT_SANDBOX_USER,
     total_seconds: Optional[int] = None,
-    suite: str = "npg",
+    suite: Optional[str] = None,
     rate_limit: Optional[tuple[int, float]] = None,
 ) -> BundleInfo:
     """Write the Gradescope autograder zip to ``output`` and return what was written.
@@ -96,8 +97,14 @@ def build_bundle(
     (default: the submission budget + 3 call limits + 60 s). ``hidden_visibility`` is the Gradescope
     visibility of hidden-case tests. ``rate_limit = (K, H)`` grades at most K submissions of a
     student in any H hours (from Gradescope's ``previous_submissions``); a later one is not graded,
-    says when the next will be, and keeps the best earlier score.
+    says when the next will be, and keeps the best earlier score. ``suite``: the assignment's name
+    (``--assignment``; default: the only registered one). Its manifest's ``limits`` apply to the
+    default limits.
     """
+    from ..registry import resolve
+
+    assignment = resolve(suite)
+    suite = assignment.name
     output = Path(output)
     if output.suffix.lower() != ".zip":
         raise UserError(f"{output}: the bundle must be a .zip file (e.g. -o autograder.zip)")
@@ -106,7 +113,7 @@ def build_bundle(
     if not sandbox_user or not sandbox_user.replace("-", "").replace("_", "").isalnum() or sandbox_user == "root":
         raise UserError(f"sandbox user {sandbox_user!r}: use a plain unprivileged user name such as "
                         f"{DEFAULT_SANDBOX_USER}")
-    limits = limits or bundle_limits()
+    limits = limits or assignment.make_limits(bundle_limits())
     if limits.call_seconds <= 0 or limits.submission_seconds < limits.call_seconds:
         raise UserError("time limits: need 0 < call seconds <= submission seconds")
     if total_seconds is None:
@@ -144,7 +151,7 @@ def build_bundle(
         (f"{PRIVATE_DIR}/{SECRET_NAME}", secret.encode() + b"\n", 0o600),
     ]
     for package in PACKAGES:
-        for path in _package_files(package):
+        for path in _package_files(package, assignment.folder):
             entries.append((f"{PRIVATE_DIR}/{path.as_posix()}", (_project_root() / path).read_bytes(), 0o600))
 
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -232,15 +239,21 @@ def _project_root() -> Path:
     return Path(autograder.__file__).resolve().parent.parent
 
 
-def _package_files(package: str) -> list[Path]:
-    """The files of ``package`` the grader needs, relative to the project root (sorted)."""
+def _package_files(package: str, assignment_folder: Optional[Path] = None) -> list[Path]:
+    """The files of ``package`` the grader needs, relative to the project root (sorted). Of the
+    reference package, its modules, and the manifest and modules of the bundled assignment's folder
+    (the package itself or one of its subfolders): no other assignment's manifest goes in."""
     root = _project_root()
     base = root / package
     if not (base / "__init__.py").is_file():
         raise RuntimeError(f"{base} is not a package; build the bundle from the project checkout")
     found = []
     if package == "solutions":  # the reference modules and the manifest (not the notebook or its sources)
-        return [p.relative_to(root) for p in sorted([*base.glob("*.py"), base / "assignment.json"])]
+        folder = Path(assignment_folder or base).resolve()
+        if folder != base.resolve() and base.resolve() not in folder.parents:
+            raise UserError(f"{folder}: only an assignment under {base} can be bundled")
+        files = {*base.glob("*.py"), *folder.glob("*.py"), folder / "assignment.json"}
+        return [p.resolve().relative_to(root.resolve()) for p in sorted(files)]
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
         for name in sorted(filenames):

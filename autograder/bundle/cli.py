@@ -19,11 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", default="autograder.zip", help="the zip to write (default: autograder.zip)")
     parser.add_argument("--secret-file", help="reuse this secret (keeps the hidden cases of an earlier bundle)")
     parser.add_argument("--secret-out", help="where to write a new secret (default: OUTPUT.secret)")
-    parser.add_argument("--call-seconds", type=float, default=10.0, help="time limit of one call (default: 10)")
-    parser.add_argument("--submission-seconds", type=float, default=120.0,
-                        help="time budget for all calls of one submission (default: 120)")
-    parser.add_argument("--memory-mb", type=int, default=1024,
-                        help="address-space limit of student code in MB (default: 1024)")
+    parser.add_argument("--assignment", metavar="NAME",
+                        help="the assignment to bundle (required when several are registered)")
+    parser.add_argument("--call-seconds", type=float, default=None,
+                        help="time limit of one call (default: 10, or the manifest's limits)")
+    parser.add_argument("--submission-seconds", type=float, default=None,
+                        help="time budget for all calls of one submission (default: 120, or the manifest's)")
+    parser.add_argument("--memory-mb", type=int, default=None,
+                        help="address-space limit of student code in MB (default: 1024, or the manifest's)")
     parser.add_argument("--hidden-visibility", default="after_due_date", choices=VISIBILITIES,
                         help="when students see hidden-case checks (default: after_due_date)")
     parser.add_argument("--max-graded", type=int, default=None, metavar="K",
@@ -36,13 +39,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from ..registry import resolve
     from . import build_bundle, bundle_limits
 
+    assignment = resolve(args.assignment)
+    given = {"call_seconds": args.call_seconds, "submission_seconds": args.submission_seconds,
+             "memory_bytes": None if args.memory_mb is None else args.memory_mb << 20}
+    limits = dataclasses.replace(assignment.make_limits(bundle_limits()),
+                                 **{k: v for k, v in given.items() if v is not None})
     info = build_bundle(
         args.output,
         secret_file=args.secret_file,
         secret_out=args.secret_out,
-        limits=bundle_limits(args.call_seconds, args.submission_seconds, args.memory_mb),
+        limits=limits,
+        suite=assignment.name,
         hidden_visibility=args.hidden_visibility,
         sandbox_user=args.sandbox_user,
         rate_limit=None if args.max_graded is None else (args.max_graded, args.window_hours),

@@ -287,9 +287,12 @@ def grade_gradescope(layout: Layout) -> tuple[dict, Any]:
         refused = rate_limit_results(metadata, int(limit["max_graded"]), float(limit["window_hours"]))
         if refused is not None:
             return refused, None
+    from ..registry import get
+
+    name = config.get("suite")  # the bundled assignment's name (a bundle holds one)
     try:
-        submission = load_submission(layout.submission)
-        check_expected_files(submission, expected_files(config.get("suite", "npg")))
+        submission = load_submission(layout.submission, get(name) if name else None)
+        check_expected_files(submission, expected_files(submission.assignment))
     except UserError as exc:
         return _unreadable_results(str(exc)), None
     isolation = detect_isolation()
@@ -306,7 +309,7 @@ def grade_gradescope(layout: Layout) -> tuple[dict, Any]:
     report = None
     try:
         report = grade_submission(submission, secret=secret, identity=metadata.submission_id,
-                                  suite_name=config.get("suite", "npg"), limits=limits,
+                                  suite_name=submission.assignment, limits=limits,
                                   isolation=isolation, hide=hide, on_part_done=checkpoint)
     finally:
         kill_sandbox_processes(isolation, started)

@@ -8,9 +8,17 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..engine.runner import GradeReport
-from .samples import SAMPLES, Sample, materialise
+from .samples import Sample, materialise, samples_of
 
-__all__ = ["run_demo", "SAMPLES"]
+__all__ = ["run_demo", "demo_samples", "SAMPLES"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "SAMPLES":  # the tabular homework's (see demo.samples)
+        from . import samples
+
+        return samples.SAMPLES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -19,16 +27,25 @@ class DemoRow:
     report: GradeReport
 
 
-def run_demo(names: Optional[Sequence[str]] = None, show: bool = True) -> list[DemoRow]:
-    """Grade the samples (all, or those named) and print a table of scores and diagnoses."""
+def demo_samples(assignment: Optional[str] = None) -> list[Sample]:
+    """The samples of ``assignment``, or of every registered assignment."""
+    from ..registry import selected
+
+    return [s for a in selected(assignment) for s in samples_of(a)]
+
+
+def run_demo(names: Optional[Sequence[str]] = None, show: bool = True,
+             assignment: Optional[str] = None) -> list[DemoRow]:
+    """Grade the samples (all, or those named) of ``assignment`` (default: of every registered
+    assignment) and print a table of scores and diagnoses."""
     from ..grade import grade
 
-    chosen = [s for s in SAMPLES if not names or s.name in names]
+    chosen = [s for s in demo_samples(assignment) if not names or s.name in names]
     rows = []
     with tempfile.TemporaryDirectory(prefix="npg-demo-") as tmp:
         for sample in chosen:
             path = materialise(sample, Path(tmp) / sample.name)
-            report, _ = grade(path)
+            report, _ = grade(path, assignment=sample.assignment)
             rows.append(DemoRow(sample, report))
             if show:
                 print(_row(rows[-1]), flush=True)

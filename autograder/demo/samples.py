@@ -3,7 +3,9 @@
 A sample is the reference's student files (relative imports made absolute, as in a student's
 folder) with text patches that introduce one classic mistake; the notebook sample is the
 instructors' solution notebook. Making them from the reference keeps them in step with it: a
-patch whose text is no longer found fails loudly.
+patch whose text is no longer found fails loudly. An assignment's samples are the ``SAMPLES`` of
+its suite's ``samples`` module (``autograder/suites/<suite>/samples.py``); its student files and
+notebook come from its manifest.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-STUDENT_FILES = ("kl.py", "fisher.py", "npg.py")
+from typing import Any, Optional
 
 
 @dataclass(frozen=True)
@@ -22,35 +23,32 @@ class Sample:
     patches: tuple[tuple[str, str, str], ...] = ()  # (file, old text, new text)
     notebook: bool = False
     expect_mistakes: tuple[str, ...] = field(default=())  # catalogue keys the grade should name
+    assignment: Optional[str] = None  # its assignment's name (set by ``samples_of``)
 
 
-SAMPLES = (
-    Sample("correct", "the reference solution as kl.py, fisher.py, npg.py"),
-    Sample("notebook", "the solution notebook (magics, plots and check cells included)", notebook=True),
-    Sample("reversed-kl", "kl_divergence computes KL(q || p)",
-           (("kl.py", "p, q = np.broadcast_arrays(p, q)", "p, q = np.broadcast_arrays(q, p)"),),
-           expect_mistakes=("reversed_kl",)),
-    Sample("slide-gaussian", "kl_gaussian copies the slide (no 1/2)",
-           (("kl.py", "return squared_distance / (2.0 * sigma**2)", "return squared_distance / sigma**2"),),
-           expect_mistakes=("gaussian_missing_half",)),
-    Sample("no-baseline-score", "score_function returns phi (no baseline)",
-           (("fisher.py", "psi = policy.phi - mean_phi[:, None, :]", "psi = policy.phi + 0.0 * mean_phi[:, None, :]"),),
-           expect_mistakes=("score_without_baseline",)),
-    Sample("mu0-sampler", "sample_state_actions draws states from mu0",
-           (("npg.py", "d = discounted_state_distribution(mdp, pi)\n    # Inverse", "d = mdp.mu0\n    # Inverse"),),
-           expect_mistakes=("sampler_mu0_only",)),
-    Sample("inv-not-pinv", "npg_direction uses inv instead of pinv",
-           (("npg.py", "return np.linalg.pinv(F, rcond=1e-10, hermitian=True) @ g", "return np.linalg.inv(F) @ g"),),
-           expect_mistakes=("inv_on_singular",)),
-    Sample("trpo-step", "trust_region_step uses TRPO's 2 delta",
-           (("npg.py", "return np.sqrt(delta / g_F_g) * v", "return np.sqrt(2.0 * delta / g_F_g) * v"),),
-           expect_mistakes=("trpo_two_delta",)),
-    Sample("syntax-error", "kl.py does not parse; fisher.py and npg.py still earn their points",
-           (("kl.py", "def kl_gaussian(", "def kl_gaussian(:"),)),
-)
+def samples_of(assignment: Any) -> tuple[Sample, ...]:
+    """The samples of ``assignment`` (an ``autograder.registry.Assignment``): its suite's
+    ``samples.SAMPLES``, or none."""
+    import dataclasses
+    import importlib
+
+    assignment.import_suite()  # an external assignment's folder goes on the path
+    try:
+        module = importlib.import_module(f"{assignment.suite_module}.samples")
+    except ModuleNotFoundError as exc:
+        if exc.name and f"{assignment.suite_module}.samples".startswith(exc.name):
+            return ()
+        raise
+    return tuple(dataclasses.replace(s, assignment=assignment.name) for s in getattr(module, "SAMPLES", ()))
 
 
-def reference_folder() -> Path:
+def reference_folder(assignment: Optional[str] = None) -> Path:
+    """The authored folder of ``assignment`` (default: the reference package's own folder,
+    ``solutions/``)."""
+    from ..registry import get
+
+    if assignment:
+        return get(assignment).folder
     import solutions
 
     return Path(solutions.__file__).parent
@@ -63,11 +61,14 @@ def student_source(text: str) -> str:
 
 def materialise(sample: Sample, dest: Path) -> Path:
     """Write ``sample`` into the folder ``dest`` (created) and return the path to grade."""
+    from ..registry import resolve
+
     dest.mkdir(parents=True, exist_ok=True)
-    ref = reference_folder()
+    assignment = resolve(sample.assignment)
+    ref = assignment.folder
     if sample.notebook:
-        notebook = ref / "npg_solution.ipynb"
-        if not notebook.exists():
+        notebook = ref / str((assignment.raw.get("notebook") or {}).get("solution"))
+        if not notebook.is_file():
             raise FileNotFoundError(f"{notebook} is missing; run `autograder assign` to build it")
         import nbformat
 
@@ -75,10 +76,10 @@ def materialise(sample: Sample, dest: Path) -> Path:
         # What students' notebooks often hold: magics and shell lines, which the grader drops.
         magics = "%matplotlib inline\n!pip install --quiet numpy\nimport numpy as np"
         nb.cells.insert(1, nbformat.v4.new_code_cell(magics))
-        target = dest / "npg.ipynb"
+        target = dest / str(assignment.notebook_file)
         target.write_text(nbformat.writes(nb), encoding="utf-8")
         return target
-    files = {name: student_source((ref / name).read_text(encoding="utf-8")) for name in STUDENT_FILES}
+    files = {name: student_source((ref / name).read_text(encoding="utf-8")) for name in assignment.files}
     for name, old, new in sample.patches:
         if old not in files[name]:
             raise RuntimeError(f"sample {sample.name!r}: {old!r} no longer appears in {name}; update the sample")
@@ -86,3 +87,13 @@ def materialise(sample: Sample, dest: Path) -> Path:
     for name, text in files.items():
         (dest / name).write_text(text, encoding="utf-8")
     return dest
+
+
+def __getattr__(name: str) -> Any:
+    """``SAMPLES`` and ``STUDENT_FILES``: the tabular homework's, under the names earlier versions
+    (and the tests) use (PEP 562: imported on first use, so either module may be imported first)."""
+    if name in ("SAMPLES", "STUDENT_FILES"):
+        from ..suites.npg import samples
+
+        return getattr(samples, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

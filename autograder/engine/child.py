@@ -1,16 +1,21 @@
 """The sandbox child: imports a student's code and calls its functions on request.
 
-This file runs as a *script* inside the sandbox (``python -I child.py``), beside a pristine
-``mdp.py`` and the student's files; it imports nothing from the autograder, so nothing of the
-grader or the reference is loaded into the student's process. The grader imports this module only
-for the plain-data codec (``encode`` / ``decode``), which is shared by both sides.
+This file runs as a *script* inside the sandbox (``python -I child.py``), beside the grader's
+pristine provided files (an assignment's given files, its suite's ``CHILD_FILES``) and the
+student's files; it imports nothing from the autograder, so nothing of the grader or the reference
+is loaded into the student's process. The grader imports this module only for the plain-data codec
+(``encode`` / ``decode``), which is shared by both sides.
 
 Wire format: each message is a 4-byte big-endian length and a UTF-8 JSON object. Arrays travel as
 ``{"__nd__": [dtype, shape, base64 bytes]}`` with a numeric dtype; nothing is ever pickled.
 Requests: ``{"op": "import", "module": m}``, ``{"op": "call", "module": m, "func": f, "args": [...],
-"kwargs": {...}}``. During a call the child may ask ``{"op": "fvp", "v": array}`` and wait for
-``{"value": array}`` (Fisher-vector products are served, and counted, by the grader). Replies:
-``{"ok": true, "value": ..., "seconds": t}`` or ``{"ok": false, "kind": ..., "error": ...}``.
+"kwargs": {...}}`` with optional ``"seed": int`` (seeds numpy's global generator and ``random`` just
+before the call) and ``"patch": {name: value}`` (globals of the module set for the call). Objects
+travel as ``{"__obj__": {"module": m, "class": c, "kwargs": {...}}}``, ``m`` a provided module.
+During a call the child may ask ``{"op": "fvp", "v": array}`` and wait for ``{"value": array}``
+(Fisher-vector products are served, and counted, by the grader). Replies: ``{"ok": true, "value":
+..., "seconds": t, "reports": {name: the patched object's report()}}`` or ``{"ok": false, "kind":
+..., "error": ...}``.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import struct
 import sys
 import time
 import traceback
-from typing import Any
+from typing import Any, Optional
 
 # Largest message either side accepts (bytes).
 MAX_MESSAGE = 64 * 1024 * 1024
@@ -237,6 +242,11 @@ def _argument_names(func: Any, args: list, kwargs: dict) -> list:
 # submission that tampers with this process's memory on purpose can still hide an in-place write;
 # it gains no more than the points of its own right answers (docs/conventions.md, security terms).
 _NDARRAY: Any = None
+# The provided modules (given files, suite CHILD_FILES): objects of their classes may be built from
+# ``__obj__`` arguments, and their attributes must be unchanged after a call (unless the class sets
+# ``grader_mutable = True``, e.g. an environment that records the steps taken). Set from the layout;
+# None outside a served child (tests), where every plain object's attributes are snapshot.
+_PROVIDED: Optional[frozenset] = None
 
 
 def _ndarray() -> Any:
@@ -250,12 +260,13 @@ def _ndarray() -> Any:
 
 def _snapshot(value: Any) -> Any:
     """What must be unchanged after a call, computed in the child before it: an array's contents;
-    an object's (MDP, policy) attributes, each by identity and contents; None for the rest (numbers
-    cannot change, generators and callables are meant to)."""
+    an object's attributes when its class comes from a provided module, each by identity and
+    contents; None for the rest (numbers cannot change, generators and callables are meant to)."""
     ndarray = _ndarray()
     if isinstance(value, ndarray):
         return ndarray.copy(value)
-    if not callable(value) and hasattr(value, "__dict__") and type(value).__module__ == "mdp":
+    if (not callable(value) and hasattr(value, "__dict__") and not getattr(value, "grader_mutable", False)
+            and (_PROVIDED is None or type(value).__module__ in _PROVIDED)):
         return {k: (v, ndarray.copy(v) if isinstance(v, ndarray) else v) for k, v in vars(value).items()}
     return None
 
@@ -334,6 +345,10 @@ class _Child:
         self.notebook_ns: dict[str, Any] | None = None
         self.notebook_errors: list[str] = []
         self.broken = dict(layout.get("broken") or {})
+        self.provided = frozenset(layout.get("provided") or ())
+        self.aliases = dict(layout.get("aliases") or {})  # import name -> the student's module it stands for
+        global _PROVIDED
+        _PROVIDED = self.provided
         if self.broken:
             sys.meta_path.insert(0, _BrokenSiblings(self.broken))
 
@@ -364,11 +379,12 @@ class _Child:
         if self.layout.get("notebook"):
             return self._load_notebook()
         if name in self.broken:  # its own functions cannot run: raise its SyntaxError (it is compiled, not run)
-            path = os.path.join(self.workdir, f"{name}.py")
+            own = self.aliases.get(name, name)  # the student's file (an accepted alias stands for it)
+            path = os.path.join(self.workdir, f"{own}.py")
             if os.path.exists(path):
                 with open(path, encoding="utf-8") as fh:
                     compile(fh.read(), path, "exec")
-            raise ModuleNotFoundError(f"{name}.py {self.broken[name]}")
+            raise ModuleNotFoundError(f"{own}.py {self.broken[name]}")
         if name not in self.modules:
             import importlib
 
@@ -379,18 +395,8 @@ class _Child:
     def _argument(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
             key = next(iter(value))
-            if key == "__mdp__":
-                import mdp
-
-                spec = value[key]
-                return mdp.TabularMDP(
-                    decode(spec["P"]), decode(spec["r"]), float(spec["gamma"]), decode(spec["mu0"])
-                )
-            if key == "__policy__":
-                import mdp
-
-                spec = value[key]
-                return mdp.LogLinearPolicy(decode(spec["phi"]), decode(spec["mask"]).astype(bool))
+            if key == "__obj__":
+                return self._object(value[key])
             if key == "__rng__":
                 import numpy as np
 
@@ -404,6 +410,16 @@ class _Child:
         if isinstance(value, dict):
             return decode(value)
         return value
+
+    def _object(self, spec: Any) -> Any:
+        """``cls(**kwargs)`` for an ``__obj__`` argument; ``cls`` from a provided module only."""
+        import importlib
+
+        if not (isinstance(spec, dict) and isinstance(spec.get("kwargs"), dict)
+                and spec.get("module") in self.provided and isinstance(spec.get("class"), str)):
+            raise ValueError("an object argument must name a class of a provided module")
+        cls = getattr(importlib.import_module(spec["module"]), spec["class"])
+        return cls(**{str(k): self._argument(v) for k, v in spec["kwargs"].items()})
 
     def _fvp(self, v: Any) -> Any:
         self.channel.send({"op": "fvp", "v": encode(v)})
@@ -437,23 +453,44 @@ class _Child:
                 return {"ok": False, "kind": "missing", "error": f"{request['func']} is not a function"}
             args = [self._argument(a) for a in request.get("args", [])]
             kwargs = {k: self._argument(v) for k, v in request.get("kwargs", {}).items()}
+            patch = {str(k): self._argument(v) for k, v in (request.get("patch") or {}).items()}
             named = _argument_names(func, args, kwargs)
             before = [(name, _snapshot(value)) for name, value in named]
+            # The globals of the function's own module (a notebook's namespace, or an alias's target).
+            scope = getattr(func, "__globals__", namespace)
+            missing = object()
+            saved = {name: scope.get(name, missing) for name in patch}
+            scope.update(patch)
+            if request.get("seed") is not None:
+                import random
+
+                import numpy
+
+                numpy.random.seed(int(request["seed"]))
+                random.seed(int(request["seed"]))
             start = time.perf_counter()
             try:
                 result = func(*args, **kwargs)
             except BaseException as exc:
                 kind = "not-implemented" if isinstance(exc, NotImplementedError) else "exception"
                 return {"ok": False, "kind": kind, "error": _short_traceback(exc, self.workdir)}
+            finally:
+                for name, old in saved.items():
+                    if old is missing:
+                        scope.pop(name, None)
+                    else:
+                        scope[name] = old
             seconds = time.perf_counter() - start
             try:
                 value = encode(result)
-                check_items(_dumps(value).encode())
+                reports = {name: encode(obj.report()) for name, obj in patch.items()
+                           if callable(getattr(obj, "report", None))}
+                check_items(_dumps([value, reports]).encode())
             except BaseException as exc:
                 return {"ok": False, "kind": "bad-output", "error": str(exc)}
             modified = [changed for (name, value), (_, snap) in zip(named, before)
                         for changed in _changes(name, value, snap)]
-            return {"ok": True, "value": value, "seconds": seconds, "modified": modified[:20]}
+            return {"ok": True, "value": value, "seconds": seconds, "modified": modified[:20], "reports": reports}
         return {"ok": False, "kind": "protocol", "error": f"unknown op {op!r}"}
 
 

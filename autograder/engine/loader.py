@@ -18,13 +18,11 @@ import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Optional, Sequence, Union
+from typing import Any, BinaryIO, Optional, Sequence, Union
 
 from ..errors import UserError
 from .sandbox import SubmissionFiles
 
-# The grader's own pristine copy is always used instead of a submitted file of this name.
-PROVIDED_FILES = frozenset({"mdp.py"})
 SKIPPED_TAGS = frozenset({"check", "plot"})
 
 MAX_FILE_BYTES = 2 << 20  # one source file or notebook
@@ -50,6 +48,10 @@ class Submission:
     # expected file name -> why it is absent ("is missing (found Fisher.py: ...)"), see check_expected_files
     missing: dict[str, str] = field(default_factory=dict)
     attention: list[str] = field(default_factory=list)  # what a TA should look at, though it was graded
+    # import name -> the student's module it stands for: an accepted file name (``npg_utils.py`` for
+    # ``utils.py``) makes both names import the student's file, whichever the other files use
+    aliases: dict[str, str] = field(default_factory=dict)
+    assignment: Optional[str] = None  # the name of the assignment it was loaded for
 
     @property
     def digest(self) -> str:
@@ -82,7 +84,13 @@ class Submission:
         broken = {name[:-3]: "has a syntax error (see the notes)" for name in self.syntax_errors
                   if name.endswith(".py")}
         broken.update({name[:-3]: reason for name, reason in self.missing.items() if name.endswith(".py")})
-        return SubmissionFiles(files=dict(self.files), notebook_cells=self.notebook_cells, broken=broken)
+        broken.update({alias: broken[target] for alias, target in self.aliases.items() if target in broken})
+        return SubmissionFiles(files=dict(self.files), notebook_cells=self.notebook_cells, broken=broken,
+                               aliases=dict(self.aliases))
+
+    def student_file(self, module: str) -> str:
+        """The student's own file name for import name ``module`` (an accepted alias's, if used)."""
+        return f"{self.aliases.get(module, module)}.py"
 
 
 def _field(text: str) -> bytes:
@@ -97,8 +105,12 @@ def refuse_link(path: Path) -> None:
         raise UserError(f"{path}: refused a symbolic link; submit the file itself, not a link to it")
 
 
-def load_submission(paths: Union[str, Path, Sequence[Union[str, Path]]]) -> Submission:
-    """Load a submission from a folder, one or more .py files, a notebook, or a .zip.
+def load_submission(paths: Union[str, Path, Sequence[Union[str, Path]]], assignment: Optional[Any] = None
+                    ) -> Submission:
+    """Load a submission of ``assignment`` (an ``autograder.registry.Assignment``; default: the
+    one its file names fit, see ``registry.detect``) from a folder, one or more .py files, a
+    notebook, or a .zip. The assignment's given files are replaced by the grader's copies, its
+    accepted file-name aliases recorded (``Submission.aliases``).
 
     Raises UserError (with what to do) when nothing gradable is found or the input is unsafe.
     """
@@ -122,7 +134,11 @@ def load_submission(paths: Union[str, Path, Sequence[Union[str, Path]]]) -> Subm
             if p.is_dir() or p.suffix.lower() not in (".py", ".ipynb"):
                 raise UserError(f"{p}: expected .py or .ipynb files (or a single folder or .zip)")
             entries[p.name] = _read_limited(p)
-    return _build(source, entries)
+    if assignment is None:
+        from ..registry import detect
+
+        assignment = detect(entries)
+    return _build(source, entries, assignment)
 
 
 def _open_regular(path: Path) -> BinaryIO:
@@ -270,13 +286,13 @@ def _decode_python(name: str, data: bytes, notes: list[str]) -> str:
         return data.decode("latin-1")
 
 
-def _build(source: str, entries: dict[str, bytes]) -> Submission:
-    sub = Submission(source=source)
+def _build(source: str, entries: dict[str, bytes], assignment: Any) -> Submission:
+    sub = Submission(source=source, assignment=assignment.name)
     notebooks = {n: d for n, d in entries.items() if n.lower().endswith(".ipynb")}
     for name, data in entries.items():
         if not name.endswith(".py"):
             continue
-        if name in PROVIDED_FILES:
+        if name in assignment.given:
             sub.notes.append(f"{name} is provided: your copy was ignored and the original used instead")
             continue
         sub.files[name] = _decode_python(name, data, sub.notes)
@@ -290,19 +306,24 @@ def _build(source: str, entries: dict[str, bytes]) -> Submission:
         if problem:
             sub.syntax_errors[name] = problem
     if notebooks and not sub.files:
-        _use_notebook(sub, source, notebooks)
+        _use_notebook(sub, source, notebooks, assignment.notebook_file)
     elif notebooks:
-        _notebook_or_files(sub, source, notebooks)
+        _notebook_or_files(sub, source, notebooks, assignment.notebook_file)
     if not sub.files and sub.notebook is None:
-        raise UserError(f"{source}: no .py files or notebook found; submit kl.py, fisher.py and npg.py "
-                        "(or npg.ipynb)")
+        raise UserError(f"{source}: no .py files or notebook found; submit {assignment.describe_files()}")
+    for alias, target in assignment.aliases.items():  # both import names work, whichever was submitted
+        if alias in sub.files and target not in sub.files:
+            sub.aliases[target[:-3]] = alias[:-3]
+        elif target in sub.files and alias not in sub.files:
+            sub.aliases[alias[:-3]] = target[:-3]
     return sub
 
 
-def _use_notebook(sub: Submission, source: str, notebooks: dict[str, bytes]) -> None:
-    """Grade ``sub`` from its notebook (``npg.ipynb`` when there are several). Raises UserError."""
+def _use_notebook(sub: Submission, source: str, notebooks: dict[str, bytes], preferred_name: Optional[str]) -> None:
+    """Grade ``sub`` from its notebook (the handout's, ``preferred_name``, when there are several).
+    Raises UserError."""
     if len(notebooks) > 1:
-        preferred = [n for n in notebooks if n.lower() == "npg.ipynb"]
+        preferred = [n for n in notebooks if preferred_name and n.lower() == preferred_name.lower()]
         if not preferred:
             raise UserError(f"{source}: found {len(notebooks)} notebooks ({', '.join(sorted(notebooks))}); "
                             "submit one notebook, or the .py files")
@@ -322,13 +343,14 @@ def _use_notebook(sub: Submission, source: str, notebooks: dict[str, bytes]) -> 
                         f"thousand, and at most {MAX_SOURCE_CHARS} are accepted")
 
 
-def _notebook_or_files(sub: Submission, source: str, notebooks: dict[str, bytes]) -> None:
+def _notebook_or_files(sub: Submission, source: str, notebooks: dict[str, bytes],
+                       preferred_name: Optional[str]) -> None:
     """Both .py files and a notebook: grade whichever implements more functions (the .py files on a
     tie), so a finished notebook beside the handout's unchanged stubs is not graded 0; either way the
     choice is a note and something for a TA to look at (``sub.attention``)."""
     candidate = Submission(source=source)
     try:
-        _use_notebook(candidate, source, notebooks)
+        _use_notebook(candidate, source, notebooks, preferred_name)
     except UserError:
         sub.notes.append(f"graded the .py files; the notebook(s) {', '.join(sorted(notebooks))} were ignored")
         return
@@ -408,7 +430,8 @@ def syntax_error(name: str, text: str) -> Optional[str]:
 def check_expected_files(submission: Submission, expected: Sequence[str]) -> None:
     """Refuse a submission of .py files none of which has an expected name (e.g. ``KL.py``, ``solution.py``).
 
-    Such a submission can never earn a point: the grader imports ``kl``, ``fisher``, ... by name.
+    Such a submission can never earn a point: the grader imports the expected modules by name (an
+    accepted alias, recorded in ``submission.aliases`` by the loader, counts as its expected file).
     The message lists what was found and what is expected, with a case-insensitive near-match hint.
     When some files are named as expected, each missing one is recorded in ``submission.missing``
     with its reason, a near miss named (``fisher.py is missing (found Fisher.py: rename it ...)``):
@@ -420,7 +443,9 @@ def check_expected_files(submission: Submission, expected: Sequence[str]) -> Non
     if submission.notebook is not None or not submission.files:
         return
     found = sorted(submission.files)
-    missing = [e for e in expected if e not in submission.files]
+    present = set(submission.files) | {f"{name}.py" for name, own in submission.aliases.items()
+                                       if f"{own}.py" in submission.files}
+    missing = [e for e in expected if e not in present]
     hints = _near_misses([f for f in found if f not in expected], missing)
     if len(missing) < len(expected):
         near = {hint.split(" -> ")[1]: hint.split(" -> ")[0] for hint in hints}

@@ -18,20 +18,20 @@ Scoring rules, on top of pass/fail per check:
 from __future__ import annotations
 
 import copy
-import importlib
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from .isolation import Isolation, detect_isolation
 from .loader import Submission
 from .sandbox import Limits, Sandbox
 from .suite import Check, Context, Outcome, Seeds, Suite, transitive_dependencies
 
-DEFAULT_SUITE = "npg"
-
+# The assignment graded when none is named: the one the submission's files fit (the loader records
+# it), else the only registered one (``autograder.registry.resolve``).
+DEFAULT_SUITE: Optional[str] = None
 
 @dataclass
 class CheckResult:
@@ -81,40 +81,38 @@ class GradeReport:
         return [r.outcome.mistake for r in self.results if r.outcome.mistake]
 
 
-def load_suite(name: str, seeds: Seeds) -> Suite:
-    """Build suite ``name`` (module ``autograder.suites.<name>`` with ``build(seeds) -> Suite``)."""
-    module = importlib.import_module(f"autograder.suites.{name}")
-    suite = module.build(seeds)
+def _assignment(name: Optional[str]) -> Any:
+    from ..registry import resolve
+
+    return resolve(name)
+
+
+def load_suite(name: Optional[str], seeds: Seeds) -> Suite:
+    """Build the suite of assignment ``name`` (its manifest's ``suite`` package, with
+    ``build(seeds) -> Suite``; default: the only registered assignment)."""
+    suite = _assignment(name).import_suite().build(seeds)
     suite.validate()
     return suite
 
 
-def expected_files(suite_name: str = DEFAULT_SUITE) -> list[str]:
-    """The .py files a submission of suite ``suite_name`` must hold (one per module of its parts), in
-    the parts' order (``["kl.py", "fisher.py", "npg.py"]`` for NPG).
-
-    Read from the assignment's manifest (``solutions/assignment.json``) when it describes this suite:
-    that costs a JSON read, where building the suite imports its checks before the sandbox starts
-    (``autograder grade`` checks the names first). Otherwise, from the suite's parts.
-    """
-    import json
-
-    manifest = _reference_folder() / "assignment.json"
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        if data.get("name") == suite_name:
-            return list(dict.fromkeys(str(p["file"]) for p in data["parts"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    suite = load_suite(suite_name, Seeds(b"", "expected-files"))
-    return list(dict.fromkeys(f"{p.module}.py" for p in suite.parts))
+def expected_files(suite_name: Optional[str] = DEFAULT_SUITE) -> list[str]:
+    """The .py files a submission of assignment ``suite_name`` must hold, in the parts' order
+    (``["kl.py", "fisher.py", "npg.py"]`` for NPG): read from its manifest, which costs a JSON read,
+    where building the suite imports its checks before the sandbox starts (``autograder grade``
+    checks the names first)."""
+    return _assignment(suite_name).files
 
 
-def mdp_source(suite_name: str = DEFAULT_SUITE) -> Path:
-    """The grader's pristine copy of the provided ``mdp.py``."""
-    import solutions.mdp
+def provided_files(suite_name: Optional[str] = DEFAULT_SUITE) -> list[Path]:
+    """The grader's pristine files copied into the sandbox: the assignment's given files (from its
+    authored folder) and its suite's ``CHILD_FILES``."""
+    assignment = _assignment(suite_name)
+    module = assignment.import_suite()
+    return [assignment.folder / name for name in assignment.given] + [Path(p) for p in
+                                                                     getattr(module, "CHILD_FILES", ())]
 
-    return Path(solutions.mdp.__file__)
+
+mdp_source = provided_files  # the name earlier versions (and tests) use
 
 
 def grade_submission(
@@ -129,7 +127,8 @@ def grade_submission(
     reuse_worker: bool = False,
     on_part_done: Optional[Callable[[GradeReport], None]] = None,
 ) -> GradeReport:
-    """Grade ``submission`` with suite ``suite_name``; never raises for anything the student did.
+    """Grade ``submission`` with the suite of assignment ``suite_name`` (default: the one its loader
+    detected); never raises for anything the student did.
 
     ``identity`` (the Gradescope submission id, or the content digest) seeds the hidden cases
     together with ``secret``. ``reuse_worker`` forks the student's process from a pre-started
@@ -140,16 +139,18 @@ def grade_submission(
     start = time.monotonic()
     identity = identity or submission.digest
     isolation = isolation or detect_isolation()
-    hidden_paths = list(hide) + [_reference_folder()] + _checkout_folder()
-    limits = limits or Limits()
-    with Sandbox(submission.sandbox_files(), mdp_source(suite_name), limits, isolation, hidden_paths,
+    assignment = _assignment(suite_name or submission.assignment)
+    hidden_paths = list(hide) + _reference_folders() + _checkout_folder()
+    limits = limits or assignment.make_limits(Limits())
+    with Sandbox(submission.sandbox_files(), provided_files(assignment.name), limits, isolation, hidden_paths,
                  reuse_worker=reuse_worker) as box:
         box.start_early()  # the child imports numpy while the suite is built
-        suite = load_suite(suite_name, Seeds(secret, identity))
+        suite = load_suite(assignment.name, Seeds(secret, identity))
+        box.codecs = list(getattr(assignment.import_suite(), "CODECS", ()))
         results: list[CheckResult] = []
         report = GradeReport(suite, results, submission, identity, isolation.name, notes=list(submission.notes))
         try:
-            report.notes.extend(_environment_notes(submission))
+            report.notes.extend(_environment_notes(submission, assignment.manifest_path))
         except Exception as exc:  # noqa: BLE001 - a courtesy note must never cost the grade
             report.notes.append(f"(could not list the modules your files import: {type(exc).__name__})")
         if isolation.warning:
@@ -170,22 +171,22 @@ def grade_submission(
             if on_part_done is not None and _last_check_of_part(suite, len(results) - 1):
                 on_part_done(_partial(report))
         report.notes.extend(f"notebook {n}" for n in box.notes)
-        _fold_import_failures(report, box.broken_modules)
+        _fold_import_failures(report, box.broken_modules, assignment.manifest_path)
         report.printed = box.printed
     _score(report)
     report.seconds = time.monotonic() - start
     return report
 
 
-def _fold_import_failures(report: GradeReport, broken: dict) -> None:
+def _fold_import_failures(report: GradeReport, broken: dict, manifest: Optional[Path] = None) -> None:
     """Say once, in the notes, why a module could not be imported (a syntax error with its line and
     caret, or the traceback), and shorten each check that failed on that import to one line naming
     the error and pointing to the note, instead of repeating the traceback in every check."""
     for module, failure in broken.items():
         error = getattr(failure, "error", "") or ""
-        name = f"{module}.py"
+        name = report.submission.student_file(module)
         syntax = report.submission.syntax_errors.get(name)
-        outside = _one_line_import_error(error) if error and not syntax else None
+        outside = _one_line_import_error(error, manifest) if error and not syntax else None
         detail = syntax or outside or error  # a module outside the student environment: one line, no traceback
         if not detail.strip():
             continue
@@ -205,17 +206,17 @@ def _fold_import_failures(report: GradeReport, broken: dict) -> None:
                                                                      "at the top)")
 
 
-def _one_line_import_error(error: str) -> Optional[str]:
+def _one_line_import_error(error: str, manifest: Optional[Path] = None) -> Optional[str]:
     from ..environment import missing_module_line  # imported when needed: grade start-up stays light
 
-    return missing_module_line(error)
+    return missing_module_line(error, manifest)
 
 
-def _environment_notes(submission: Submission) -> list[str]:
+def _environment_notes(submission: Submission, manifest: Optional[Path] = None) -> list[str]:
     """One line per module the submission imports from outside the declared student environment."""
     from ..environment import student_environment
 
-    environment = student_environment()
+    environment = student_environment(manifest)
     if environment is None:
         return []
     sources = dict(submission.files)
@@ -266,17 +267,18 @@ def _partial(report: GradeReport) -> GradeReport:
     return partial
 
 
-def _reference_folder() -> Path:
-    import solutions
+def _reference_folders() -> list[Path]:
+    """Every registered assignment's authored folder (references, manifests): hidden from student code."""
+    from ..registry import assignments
 
-    return Path(solutions.__file__).parent
+    return [a.folder for a in assignments().values()]
 
 
 def _checkout_folder() -> list[Path]:
     """The folder holding the ``autograder`` package, when it is a source checkout or a bundle's source
     folder rather than an installed site-packages: it holds more than the reference folder (git
     history, tests with correct submissions, the suite), so the sandbox hides all of it. The child
-    needs none of it (its script and ``mdp.py`` are copied into its scratch folder)."""
+    needs none of it (its script and the provided files are copied into its scratch folder)."""
     import autograder
 
     from .isolation import _python_paths

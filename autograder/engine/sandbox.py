@@ -1,7 +1,8 @@
 """Run a student's functions in an isolated child process and get plain data back.
 
 The grader never imports student code. A :class:`Sandbox` starts ``child.py`` in a scratch folder
-holding the student's files and the grader's pristine ``mdp.py``, under resource limits and, as the
+holding the student's files and the grader's pristine provided files (the assignment's given files
+and its suite's ``CHILD_FILES``), under resource limits and, as the
 machine allows, inside bubblewrap (read-only filesystem, private /tmp, no network, own PID
 namespace, the reference and secrets hidden) or as an unprivileged user. Each call has a wall-clock
 limit; a call that times out, crashes or kills the child costs only that call: the next call starts
@@ -22,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -75,6 +76,8 @@ class CallResult:
     seconds: float = 0.0
     fvp_calls: int = 0
     modified: tuple[str, ...] = ()  # arguments the call changed in place, as the child saw them
+    # patched global -> what its object's report() returned (plain data from the child: untrusted)
+    reports: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -95,17 +98,6 @@ class RNG:
     seed: int
 
 
-@dataclass(frozen=True)
-class Codec:
-    """How a grader-side object of ``type`` crosses to the child: as ``module.cls(**kwargs(obj))``,
-    ``module`` being a file the suite provides to the sandbox (the interface of issue 13's contract)."""
-
-    type: type
-    module: str
-    cls: str
-    kwargs: Callable[[Any], dict]
-
-
 @dataclass
 class SubmissionFiles:
     """The files a child is given: ``{name: text}``; a notebook comes as its list of code cells."""
@@ -113,23 +105,33 @@ class SubmissionFiles:
     files: dict[str, str] = field(default_factory=dict)
     notebook_cells: Optional[list[tuple[int, str]]] = None
     broken: dict[str, str] = field(default_factory=dict)  # module -> why it cannot be imported ("is missing")
+    # import name -> the student's module it stands for (an accepted alias of an expected file, or back)
+    aliases: dict[str, str] = field(default_factory=dict)
 
 
-def encode_argument(value: Any) -> Any:
-    """Encode a grader-side argument for the child (MDPs, policies, arrays, numbers, markers)."""
-    from solutions.mdp import LogLinearPolicy, TabularMDP
+@dataclass(frozen=True)
+class Codec:
+    """How a grader-side object of ``type`` crosses to the child: as ``cls(**kwargs(obj))`` with
+    ``cls`` imported from the provided ``module`` (a given file or a suite's ``CHILD_FILES`` file).
 
-    if isinstance(value, TabularMDP):
-        return {
-            "__mdp__": {
-                "P": codec.encode(value.P),
-                "r": codec.encode(value.r),
-                "gamma": float(value.gamma),
-                "mu0": codec.encode(value.mu0),
-            }
-        }
-    if isinstance(value, LogLinearPolicy):
-        return {"__policy__": {"phi": codec.encode(value.phi), "mask": codec.encode(value.mask)}}
+    ``kwargs`` maps the object to keyword arguments of plain data (arrays, numbers, nested lists,
+    other codec objects). A suite declares its codecs in ``CODECS``.
+    """
+
+    type: type
+    module: str
+    cls: str
+    kwargs: Callable[[Any], dict[str, Any]]
+
+
+def encode_argument(value: Any, codecs: Sequence[Codec] = ()) -> Any:
+    """Encode a grader-side argument for the child: arrays, numbers, nested lists and tuples of
+    them, markers (``RNG``, ``FVP``), and objects of ``codecs`` as
+    ``{"__obj__": {"module": m, "class": c, "kwargs": {name: encoded}}}``."""
+    for c in codecs:
+        if isinstance(value, c.type):
+            return {"__obj__": {"module": c.module, "class": c.cls,
+                                "kwargs": {k: encode_argument(v, codecs) for k, v in c.kwargs(value).items()}}}
     if isinstance(value, RNG):
         return {"__rng__": int(value.seed)}
     if isinstance(value, FVP):
@@ -141,7 +143,7 @@ def encode_argument(value: Any) -> Any:
     if isinstance(value, (float, np.floating)) and np.isfinite(value):
         return float(value)
     if isinstance(value, (list, tuple)):
-        return {"__seq__": [encode_argument(v) for v in value]}
+        return {"__seq__": [encode_argument(v, codecs) for v in value]}
     return codec.encode(value)
 
 
@@ -190,13 +192,16 @@ class Sandbox:
     def __init__(
         self,
         submission: SubmissionFiles,
-        mdp_source: Path,
+        provided: Union[Path, Sequence[Path]] = (),
         limits: Optional[Limits] = None,
         isolation: Optional[Isolation] = None,
         hide: Sequence[Path] = (),
         reuse_worker: bool = False,
+        codecs: Sequence[Codec] = (),
     ) -> None:
-        """``reuse_worker``: fork children from this process's pre-started worker (a zygote, see
+        """``provided``: the grader's files copied beside the student's (a student file of the same
+        name is replaced; objects of their classes cross through ``codecs``). ``reuse_worker``: fork
+        children from this process's pre-started worker (a zygote, see
         :mod:`autograder.engine.zygote`) where the isolation allows, instead of starting Python."""
         self.limits = limits = limits or Limits()
         self.isolation = isolation or detect_isolation()
@@ -213,12 +218,22 @@ class Sandbox:
             (self.workdir / name).write_text(text, encoding="utf-8")
         # Files that do not compile or are missing: a sibling importing one gets a stand-in (the child's
         # _BrokenSiblings), so only the functions that really call into it fail.
+        provided = [Path(provided)] if isinstance(provided, (str, Path)) else [Path(p) for p in provided]
+        self.codecs = list(codecs)
         layout: dict[str, Any] = {"notebook": None, "broken": dict(submission.broken),
-                                  "sandbox": self.isolation.sandbox_identity(limits)}
+                                  "sandbox": self.isolation.sandbox_identity(limits),
+                                  "provided": [p.stem for p in provided], "aliases": dict(submission.aliases)}
         if submission.notebook_cells is not None:
             (self.workdir / "notebook_cells.json").write_text(json.dumps(submission.notebook_cells))
             layout["notebook"] = "notebook_cells.json"
-        shutil.copyfile(mdp_source, self.workdir / "mdp.py")
+        for path in provided:
+            shutil.copyfile(path, self.workdir / path.name)
+        for name, target in submission.aliases.items():
+            # An accepted file name: both import names are the same module, whichever the student's
+            # other files import.
+            if not (self.workdir / f"{name}.py").exists():
+                (self.workdir / f"{name}.py").write_text(f"import sys\nimport {target}\n"
+                                                         f"sys.modules[__name__] = {target}\n", encoding="utf-8")
         shutil.copyfile(CHILD_SCRIPT, self.workdir / "_grader_child.py")
         (self.workdir / "layout.json").write_text(json.dumps(layout))
         self.isolation.prepare_workdir(self.scratch)
@@ -477,8 +492,13 @@ class Sandbox:
         kwargs: Optional[dict] = None,
         fvp_matrix: Optional[np.ndarray] = None,
         timeout: Optional[float] = None,
+        seed: Optional[int] = None,
+        patch: Optional[dict[str, Any]] = None,
     ) -> CallResult:
-        """Call ``module.func(*args, **kwargs)`` in the child and return its plain-data result."""
+        """Call ``module.func(*args, **kwargs)`` in the child and return its plain-data result
+        (``seed`` and ``patch``: see :meth:`autograder.engine.suite.Context.call`)."""
+        if seed is not None and not 0 <= int(seed) < 2**32:
+            raise ValueError(f"seed={seed}: numpy.random.seed needs 0 <= seed < 2**32")
         try:
             failure = self.ensure_imported(module)
             if failure is not None:
@@ -490,9 +510,13 @@ class Sandbox:
                 "op": "call",
                 "module": module,
                 "func": func,
-                "args": [encode_argument(a) for a in args],
-                "kwargs": {k: encode_argument(v) for k, v in (kwargs or {}).items()},
+                "args": [encode_argument(a, self.codecs) for a in args],
+                "kwargs": {k: encode_argument(v, self.codecs) for k, v in (kwargs or {}).items()},
             }
+            if seed is not None:
+                message["seed"] = int(seed)
+            if patch:
+                message["patch"] = {str(k): encode_argument(v, self.codecs) for k, v in patch.items()}
             start = time.monotonic()
             reply, fvp_calls = self._request(message, limit, fvp_matrix)
         except _ChildFailed as exc:
@@ -502,12 +526,15 @@ class Sandbox:
                               error=clip_text(reply.get("error", ""), MAX_ERROR_CHARS))
         try:
             value = codec.decode(reply.get("value"))
+            raw_reports = reply.get("reports")
+            reports = ({str(k)[:80]: codec.decode(v) for k, v in list(raw_reports.items())[:20]}
+                       if isinstance(raw_reports, dict) else {})
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
             return CallResult("bad-output", error=f"the returned value could not be read ({exc})")
         modified = reply.get("modified")
         modified = tuple(str(m)[:80] for m in modified[:20]) if isinstance(modified, list) else ()
         return CallResult("ok", value=value, seconds=time.monotonic() - start, fvp_calls=fvp_calls,
-                          modified=modified)
+                          modified=modified, reports=reports)
 
 
 def namespace_processes(bwrap_pid: int) -> int:

@@ -144,19 +144,38 @@ class Context:
         *args: Any,
         fvp: Optional[np.ndarray] = None,
         timeout: Optional[float] = None,
+        seed: Optional[int] = None,
+        patch: Optional[dict[str, Any]] = None,
         **kwargs: Any,
     ) -> CallResult:
         """Call the student's function of ``part`` with plain-data arguments (arrays, numbers,
-        MDPs, policies, ``RNG(seed)``, ``FVP(F)`` with ``fvp=F``)."""
+        nested lists of them, objects of the suite's ``CODECS``, ``RNG(seed)``, ``FVP(F)`` with
+        ``fvp=F``).
+
+        ``seed``: the child seeds numpy's global generator and ``random`` with it just before the
+        call. ``patch``: ``{global name: object}`` set in the student's module of ``part`` for the
+        call (restored after); what each patched object's ``report()`` returns comes back in
+        ``CallResult.reports`` (untrusted plain data)."""
         p = self.suite.part(part)
         if part in self.timed_out:
             # One hanging function must not eat the submission's time budget for the other parts.
             return CallResult("timeout", error=f"not run: an earlier call of {p.func} {self.timed_out[part]}")
-        result = self.sandbox.call(p.module, p.func, args, kwargs, fvp_matrix=fvp, timeout=timeout)
+        result = self.sandbox.call(p.module, p.func, args, kwargs, fvp_matrix=fvp, timeout=timeout, seed=seed,
+                                   patch=patch)
         if result.kind == "timeout":
             self.timed_out[part] = result.error
         self.modified += [(p.func, name) for name in result.modified if (p.func, name) not in self.modified]
         return result
+
+
+def parts_from_manifest(assignment: Any) -> list[Part]:
+    """The suite's parts as the assignment's manifest declares them (function, file, points,
+    dependencies), in the manifest's order: suites never restate points or dependencies.
+
+    ``assignment`` is an ``autograder.registry.Assignment`` (anything with ``parts`` of ``function``,
+    ``module``, ``points`` and ``depends_on``).
+    """
+    return [Part(p.function, p.module, p.points, tuple(p.depends_on)) for p in assignment.parts]
 
 
 def transitive_dependencies(suite: Suite, part: str) -> Sequence[str]:

@@ -9,7 +9,7 @@ from typing import Optional, Sequence, Union
 from ..engine.isolation import Isolation
 from ..engine.loader import check_expected_files, load_submission
 from ..engine.results import gradescope_results, not_gradable_results
-from ..engine.runner import DEFAULT_SUITE, GradeReport, expected_files, grade_submission
+from ..engine.runner import GradeReport, expected_files, grade_submission
 from ..engine.sandbox import Limits
 from ..engine.secret import resolve_secret
 from ..errors import UserError
@@ -27,26 +27,34 @@ def grade(
     secret_file: Optional[PathLike] = None,
     secret: Optional[bytes] = None,
     identity: Optional[str] = None,
-    suite: str = DEFAULT_SUITE,
+    assignment: Optional[str] = None,
+    suite: Optional[str] = None,
     limits: Optional[Limits] = None,
     isolation: Optional[Isolation] = None,
     hide: Sequence[PathLike] = (),
 ) -> tuple[GradeReport, dict]:
     """Grade a submission (folder, .py files, notebook or .zip).
 
-    Returns the report and the Gradescope results dictionary, which is also written atomically
-    to ``output`` when given. ``identity`` (default: the content digest) seeds hidden cases.
-    Raises UserError for input that cannot be graded at all (nothing to grade, no file with an expected
-    name, an empty notebook, unsafe zip).
+    ``assignment``: its name (``suite`` is the older name of the same argument); default: the one
+    whose files the submission holds (``autograder.registry.detect``). Returns the report and the
+    Gradescope results dictionary, which is also written atomically to ``output`` when given.
+    ``identity`` (default: the content digest) seeds hidden cases. Raises UserError for input that
+    cannot be graded at all (nothing to grade, no file with an expected name, an empty notebook,
+    unsafe zip).
     """
     if output is not None:
         _check_output(Path(output))
+    from ..registry import assignments, get
+
+    name = assignment or suite
     paths = [submission] if isinstance(submission, (str, Path)) else list(submission)
     if len(paths) == 1:
-        _refuse_a_class_folder(Path(paths[0]), expected_files(suite))
+        names = expected_files(name) if name else sorted({n for a in assignments().values()
+                                                          for n in a.accepted_names()})
+        _refuse_a_class_folder(Path(paths[0]), names)
     try:
-        loaded = load_submission(submission)
-        check_expected_files(loaded, expected_files(suite))
+        loaded = load_submission(submission, get(name) if name else None)
+        check_expected_files(loaded, expected_files(loaded.assignment))
     except UserError as exc:  # nothing to grade: results.json still says why, as the batch's do
         if output is not None:
             _write(output, not_gradable_results(str(exc)))
@@ -55,7 +63,7 @@ def grade(
     if secret is None:
         secret, note = resolve_secret(secret_file)
     report = grade_submission(
-        loaded, secret=secret, identity=identity, suite_name=suite, limits=limits, isolation=isolation,
+        loaded, secret=secret, identity=identity, suite_name=loaded.assignment, limits=limits, isolation=isolation,
         hide=[Path(p) for p in hide] + ([Path(output).resolve().parent] if output else [])
         + ([Path(secret_file)] if secret_file else [])  # student code must never read the secret
         + ([Path(os.environ["AUTOGRADER_SECRET_FILE"])] if os.environ.get("AUTOGRADER_SECRET_FILE") else []),

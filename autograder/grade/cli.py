@@ -16,6 +16,8 @@ HELP = "grade one submission and write Gradescope results.json"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("submission", nargs="+", help="a folder, .py files, a .ipynb notebook, or a .zip")
     parser.add_argument("-o", "--output", help="write Gradescope results.json here")
+    parser.add_argument("--assignment", metavar="NAME",
+                        help="the assignment to grade (default: the one whose files the submission holds)")
     parser.add_argument("--secret-file", help="the bundle's secret, to reproduce Gradescope's hidden cases")
     parser.add_argument("--id", dest="identity", help="submission identity for hidden seeds (default: content hash)")
     parser.add_argument("--json", action="store_true", help="print the results JSON instead of the summary")
@@ -28,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from . import grade
 
     report_differences(sys.stderr)
-    report, results = grade(args.submission, args.output, secret_file=args.secret_file, identity=args.identity)
+    report, results = grade(args.submission, args.output, secret_file=args.secret_file, identity=args.identity,
+                            assignment=args.assignment)
     if args.json:
         json.dump(results, sys.stdout, indent=2)
         print()
