@@ -14,33 +14,29 @@ CartPole's 2 actions only loses their share and nothing more (:data:`TWO_ACTION_
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ...engine.sandbox import Codec
-from ...engine.suite import Part, Seeds, Suite
+from ...engine.suite import Part, Seeds, Suite, parts_from_manifest
+from ...registry import get
 from . import rollout_checks, utils_checks
-from .cases import EnvSpec, ReplaySpec
+from .cases import EnvSpec, FeaturesSpec, ReplaySpec
 from .mistakes import MISTAKES
 
-MANIFEST = Path(__file__).resolve().parents[3] / "solutions" / "cartpole" / "assignment.json"
 # Grader-side modules copied into the sandbox beside the student's files (imported there by stem).
 CHILD_FILES = [Path(__file__).with_name("grading_env.py")]
 CODECS = [
     Codec(type=EnvSpec, module="grading_env", cls="RecordingEnv", kwargs=EnvSpec.kwargs),
     Codec(type=ReplaySpec, module="grading_env", cls="ReplaySampler", kwargs=ReplaySpec.kwargs),
+    Codec(type=FeaturesSpec, module="grading_env", cls="Features", kwargs=FeaturesSpec.kwargs),
 ]
 TWO_ACTION_SHARE = 8.3  # points a submission correct for |A| = 2 only loses at most (tested)
 
 
-def parts() -> list[Part]:
-    """The suite's parts, points and dependencies, from the manifest."""
-    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    return [Part(p["function"], Path(p["file"]).stem, float(p["points"]), tuple(p.get("depends_on", ())))
-            for p in manifest["parts"]]
+PARTS: list[Part] = parts_from_manifest(get("cartpole"))  # points and dependencies: the manifest's
 
 
 def build(seeds: Seeds) -> Suite:
     """The CartPole suite for one submission (hidden cases depend on ``seeds``)."""
     checks = utils_checks.build(seeds) + rollout_checks.build(seeds)
-    return Suite("cartpole", parts(), checks, {key: m.title for key, m in MISTAKES.items()})
+    return Suite("cartpole", list(PARTS), checks, {key: m.title for key, m in MISTAKES.items()})

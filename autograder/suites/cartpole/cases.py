@@ -111,6 +111,17 @@ class EnvSpec:
         return shown
 
 
+@dataclass(frozen=True)
+class FeaturesSpec:
+    """A ``grading_env.Features``: the handout's ``extract_features`` with the stored W and b."""
+
+    def kwargs(self) -> dict:
+        from .features import _weights
+
+        weights, offset = _weights()
+        return {"weights": weights, "offset": offset}
+
+
 @dataclass
 class ReplaySpec:
     """A ``grading_env.ReplaySampler`` serving ``samples[t] = (grads, rewards)`` at iteration t."""

@@ -4,7 +4,9 @@ The handout's ``extract_features(state, |A|)`` is scikit-learn's ``RBFSampler(ga
 random_state=12345)`` fitted to rows ``[s, a]`` of width 5 (CartPole's 4 numbers and the action):
 ``phi(s, a) = sqrt(2 / d) cos([s, a] W + b)`` with W of shape (5, 100) and b of shape (100,) drawn
 at fit time. Those two arrays are stored here (``rbf_features.npz``); the grader computes the same
-numbers, in the same order of operations, without importing scikit-learn (about 2 s and 120 MB).
+numbers, in the same order of operations (``grading_env.rbf_features``), without importing
+scikit-learn (about 2 s and 120 MB). The same W and b go to the sandbox (``cases.FeaturesSpec``):
+while the student's ``sample`` runs, its ``extract_features`` is the grader's pristine copy.
 ``tests/test_cartpole_suite.py`` checks them bit for bit against scikit-learn;
 ``python -m autograder.suites.cartpole.features`` rewrites the file (needs scikit-learn).
 """
@@ -16,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import grading_env
+
 WEIGHTS_FILE = Path(__file__).with_name("rbf_features.npz")
 STATE_DIM = 4
-NUM_FEATURES = 100
 
 
 @functools.cache
@@ -30,16 +33,7 @@ def _weights() -> tuple[np.ndarray, np.ndarray]:
 def extract_features(state: np.ndarray, num_actions: int) -> np.ndarray:
     """``phis`` of shape (100, |A|): column a is ``sqrt(2/100) cos([s, a] W + b)``, s of shape (4,)."""
     weights, offset = _weights()
-    s = np.asarray(state, dtype=float).reshape(1, -1)
-    if s.shape[1] != STATE_DIM:
-        raise ValueError(f"the grader's features are for states of {STATE_DIM} numbers, got {s.shape[1]}")
-    sa = np.concatenate([np.repeat(s, num_actions, axis=0), np.arange(num_actions).reshape(-1, 1)], axis=1)
-    # RBFSampler.transform's operations, in its order (as solutions/cartpole/utils.extract_features)
-    projection = sa @ weights
-    projection += offset
-    np.cos(projection, out=projection)
-    projection *= np.sqrt(2.0) / np.sqrt(NUM_FEATURES)
-    return projection.T
+    return grading_env.rbf_features(state, num_actions, weights, offset)
 
 
 def write_weights() -> None:

@@ -62,6 +62,39 @@ def decode_reward(r: float) -> Optional[tuple[int, int, int]]:
 
 
 # ----------------------------------------------------------------------------------------------
+# The handout's features, without scikit-learn.
+# ----------------------------------------------------------------------------------------------
+def rbf_features(state: Any, num_actions: int, weights: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """``phis`` of shape (d, |A|): column a is ``sqrt(2/d) cos([s, a] W + b)`` with the fitted W (5, d), b (d,).
+
+    scikit-learn's ``RBFSampler.transform`` operations, in its order (as the handout's
+    ``extract_features``): the same numbers to the last bit, given its W and b.
+    """
+    s = np.asarray(state, dtype=float).reshape(1, -1)
+    if s.shape[1] + 1 != weights.shape[0]:
+        raise ValueError(f"extract_features: a state has {weights.shape[0] - 1} numbers here, got {s.shape[1]}")
+    num_actions = int(num_actions)
+    sa = np.concatenate([np.repeat(s, num_actions, axis=0), np.arange(num_actions).reshape(-1, 1)], axis=1)
+    projection = sa @ weights
+    projection += offset
+    np.cos(projection, out=projection)
+    projection *= np.sqrt(2.0) / np.sqrt(weights.shape[1])
+    return projection.T
+
+
+class Features:
+    """The handout's ``extract_features(state, num_actions)``, given W and b: the grader's pristine copy,
+    which replaces the student's while their ``sample`` runs (no scikit-learn import, no refitting)."""
+
+    def __init__(self, weights: Any, offset: Any) -> None:
+        self.weights = np.asarray(weights, dtype=float)
+        self.offset = np.asarray(offset, dtype=float)
+
+    def __call__(self, state: Any, num_actions: Any) -> np.ndarray:
+        return rbf_features(state, num_actions, self.weights, self.offset)
+
+
+# ----------------------------------------------------------------------------------------------
 # The environment the student's sample() steps through.
 # ----------------------------------------------------------------------------------------------
 class _Discrete:
@@ -87,6 +120,8 @@ class RecordingEnv:
     state at every step (for the test of the action distribution). Stepping a finished episode goes
     on (the grader sees the extra steps in the rewards) up to ``STEP_LIMIT`` steps.
     """
+
+    grader_mutable = True  # it counts episodes and steps: its attributes change by design
 
     def __init__(
         self,
@@ -148,6 +183,8 @@ class ReplaySampler:
     was given and N; ``report()`` returns ``[N of each call, theta of each call]`` (plain data the
     grader reads as untrusted hints). Calls beyond the last sample set get the last one again.
     """
+
+    grader_mutable = True  # it records each call
 
     def __init__(self, samples: Sequence[Any]) -> None:
         self.samples = list(samples)

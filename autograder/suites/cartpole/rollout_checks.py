@@ -30,13 +30,16 @@ from ...engine.stats import g_test
 from ...engine.suite import Check, Context, Outcome, Seeds
 from ..npg.fisher_checks import matrix_tolerance
 from . import grading_env
-from .cases import MAX_STEPS, NUM_FEATURES, EnvSpec, ReplaySpec, Trajectories
+from .cases import MAX_STEPS, NUM_FEATURES, EnvSpec, FeaturesSpec, ReplaySpec, Trajectories
 from .features import extract_features
 from .mistakes import mistake
 
 FALSE_FAILURE = 1e-6  # per G-test: the probability that a correct sampler fails it
 SAMPLE_SECONDS = 20.0  # one call of sample or train (the course's refitting features cost 1.3 ms a step)
 NEVER = MAX_STEPS + 30  # an episode "that never ends" ends after 230 steps: a missing cap shows, nothing hangs
+# While sample runs, its extract_features is the grader's pristine copy (given code, as mdp.py for the
+# tabular homework): the course's features, bit for bit, without scikit-learn's 2 s import in the sandbox.
+PRISTINE_FEATURES = {"extract_features": FeaturesSpec()}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -201,7 +204,8 @@ def _own_scores_explain(ctx: Context, rollouts: Rollouts, case: SampleCase, thet
 def _probe_raw_observations(ctx: Context, case: SampleCase) -> bool:
     """After sample failed with theta of shape (100, 1): does it run with a theta of 4 numbers and return
     scores of shape (4, 1)? Then it uses the raw observation as its features."""
-    probe = ctx.call("sample", np.full((4, 1), 0.1), EnvSpec((3,), 2), 1, seed=case.seed, timeout=SAMPLE_SECONDS)
+    probe = ctx.call("sample", np.full((4, 1), 0.1), EnvSpec((3,), 2), 1, seed=case.seed, timeout=SAMPLE_SECONDS,
+                     patch=PRISTINE_FEATURES)
     if not probe.ok or not (isinstance(probe.value, list) and len(probe.value) == 2):
         return False
     try:
@@ -215,7 +219,8 @@ def _check_sample(case: SampleCase) -> Callable[[Context], Outcome]:
     def run(ctx: Context) -> Outcome:
         theta = case.theta()
         inputs = case.describe()
-        result = ctx.call("sample", theta, case.env, case.N, seed=case.seed, timeout=SAMPLE_SECONDS)
+        result = ctx.call("sample", theta, case.env, case.N, seed=case.seed, timeout=SAMPLE_SECONDS,
+                          patch=PRISTINE_FEATURES)
         if not result.ok:
             outcome = call_failure(result, "sample", inputs)
             if result.kind == "exception" and _probe_raw_observations(ctx, case):
@@ -238,7 +243,8 @@ def _check_action_distribution(case: SampleCase) -> Callable[[Context], Outcome]
     def run(ctx: Context) -> Outcome:
         theta = case.theta()
         inputs = case.describe()
-        result = ctx.call("sample", theta, case.env, case.N, seed=case.seed, timeout=SAMPLE_SECONDS)
+        result = ctx.call("sample", theta, case.env, case.N, seed=case.seed, timeout=SAMPLE_SECONDS,
+                          patch=PRISTINE_FEATURES)
         if not result.ok:
             return call_failure(result, "sample", inputs)
         rollouts, failure = _as_rollouts(result.value, case, inputs)
