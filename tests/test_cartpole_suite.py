@@ -8,6 +8,7 @@ submissions are graded end to end in the sandbox by ``tests/test_cartpole_grade.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -210,3 +211,87 @@ def test_train_built_on_a_wrong_fisher_is_not_charged_twice():
 
 def test_g_test_false_failure_bound_is_the_stated_one():
     assert rollout_checks.FALSE_FAILURE == pytest.approx(1e-6, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's CartPole section says what the code does.
+# ---------------------------------------------------------------------------------------------
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _readme_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## The CartPole assignment")
+    return text[start:text.index("\n## ", start + 1)]
+
+
+def test_readme_table_gives_the_manifests_points_and_the_suites_checks():
+    suite = cartpole.build(Seeds(b"readme", "readme"))
+    rows = {}
+    for line in _readme_section().splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]  # \| is a literal bar
+        if len(cells) == 4 and cells[0].startswith("`") and "/" in cells[2]:
+            public, hidden = (int(x) for x in cells[2].split("/"))
+            rows[cells[0].strip("`")] = (float(cells[1]), public, hidden)
+    expected = {}
+    for p in suite.parts:
+        mine = [c for c in suite.checks if c.part == p.name]
+        expected[p.name] = (p.points, sum(c.kind != "hidden" for c in mine), sum(c.kind == "hidden" for c in mine))
+    assert rows == expected
+    total = f"{len(suite.checks)} checks ({sum(c.kind == 'hidden' for c in suite.checks)} hidden)"
+    assert total in _readme_section()
+
+
+def test_readme_states_the_two_action_share_and_the_g_test():
+    section = _readme_section()
+    assert f"at most {cartpole.TWO_ACTION_SHARE:g} points" in section
+    assert "p < 1e-6" in section and rollout_checks.FALSE_FAILURE == pytest.approx(1e-6, rel=1e-12)
+    # every check with three actions is public, so a 2-action-only submission keeps its hidden share
+    three = [c for c in cartpole.build(Seeds(b"r", "r")).checks if "3 actions" in c.name]
+    assert three and all(c.kind != "hidden" for c in three)
+
+
+class _SampleRecorder(_Recorder):
+    def call(self, part, *args, **kwargs):
+        self.args.append((part, args, kwargs))
+        from cartpole_submissions import FakeResult
+
+        return FakeResult("exception", error="recorded")
+
+
+def test_readme_sample_cases_are_the_ones_described():
+    ctx = _SampleRecorder()
+    for check in rollout_checks.build(Seeds(b"r", "r")):
+        if check.part == "sample" and check.kind != "hidden":
+            check.run(ctx)
+    calls = [(args, kwargs) for part, args, kwargs in ctx.args if part == "sample" and args[0].shape == (100, 1)]
+    envs = [args[1] for args, _ in calls]
+    assert sorted({min(n, 201) for env in envs for n in env.lengths}) == [1, 3, 5, 12, 37, 200, 201]
+    assert {t for env in envs for t in env.truncated} == {0, 1}  # endings by terminated and by truncated
+    draws = [args[2] * 200 for args, _ in calls if args[1].constant_state is not None]
+    assert draws == [3000] and "3,000 draws" in _readme_section()
+    assert all(isinstance(kwargs["patch"]["extract_features"], cartpole.FeaturesSpec) for _, kwargs in calls)
+
+
+def test_the_graders_extract_features_replaces_the_students_in_sample():
+    # the README: the grader's own copy of the given extract_features is patched in while sample runs
+    files = submission_files()
+    files["utils.py"] += "\n\ndef extract_features(state, num_actions):\n    raise RuntimeError('broken copy')\n"
+    graded = grade_in_process(files, "features", parts={"sample"})
+    assert not [r.check.name for r in graded["report"].results if not r.outcome.passed]
+
+
+def test_readme_handout_claims():
+    import json
+
+    data = json.loads((Path(__file__).resolve().parent.parent / "assignments" / "cartpole" /
+                       "public_cases.json").read_text(encoding="utf-8"))
+    with_cases = {c["part"] for c in data["cases"]}
+    assert with_cases == {p.name for p in cartpole.PARTS if p.module == "utils"}
+    section = _readme_section()
+    packages = get("cartpole").raw["environment"]["packages"]
+    assert all(f"{name} {version}" in section for name, version in packages.items())
+    from autograder.suites.cartpole.samples import SAMPLES
+
+    assert [s.name for s in SAMPLES][0] == "correct" and len(SAMPLES) == 6
+    assert "the reference and five classic mistakes" in section
