@@ -15,6 +15,8 @@ run on differs from the declared environment.
 from __future__ import annotations
 
 import ast
+import contextlib
+import contextvars
 import functools
 import json
 import re
@@ -22,7 +24,7 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, TextIO
+from typing import Iterable, Iterator, Mapping, Optional, TextIO
 
 from .errors import UserError
 
@@ -143,14 +145,35 @@ def parse_environment(raw: object, where: str = "assignment.json", local: Iterab
                               local=tuple(sorted(set(local) | {"notebook"})))
 
 
-@functools.cache
+# The manifest of the assignment being graded (set by the runner for a grade), for the messages
+# made deep inside the checks; None: the reference package's own ``assignment.json``.
+_CURRENT_MANIFEST: contextvars.ContextVar[Optional[Path]] = contextvars.ContextVar("manifest", default=None)
+
+
+@contextlib.contextmanager
+def grading_assignment(manifest: Path) -> Iterator[None]:
+    """Within this block, ``student_environment()`` is the environment that ``manifest`` declares."""
+    token = _CURRENT_MANIFEST.set(Path(manifest))
+    try:
+        yield
+    finally:
+        _CURRENT_MANIFEST.reset(token)
+
+
 def student_environment(manifest: Optional[Path] = None) -> Optional[StudentEnvironment]:
-    """The declared environment of the assignment (default: the reference's ``assignment.json``),
-    or None if its manifest declares none."""
+    """The declared environment of the assignment (default: the one being graded, else the
+    reference's ``assignment.json``), or None if its manifest declares none."""
+    if manifest is None:
+        manifest = _CURRENT_MANIFEST.get()
     if manifest is None:
         import solutions
 
         manifest = Path(solutions.__file__).parent / "assignment.json"
+    return _environment_of(Path(manifest))
+
+
+@functools.cache
+def _environment_of(manifest: Path) -> Optional[StudentEnvironment]:
     raw = json.loads(Path(manifest).read_text(encoding="utf-8"))
     if "environment" not in raw:
         return None
@@ -166,10 +189,11 @@ def missing_module_line(error: str, manifest: Optional[Path] = None) -> Optional
     return environment.missing_module_message(error) if environment is not None else None
 
 
-def report_differences(stream: TextIO) -> list[str]:
+def report_differences(stream: TextIO, manifest: Optional[Path] = None) -> list[str]:
     """Tell ``stream`` where this machine differs from the grading server (``grade`` and ``batch``
-    grade with this machine's packages); returns the lines written."""
-    environment = student_environment()
+    grade with this machine's packages); returns the lines written. ``manifest``: the assignment's
+    (default: see ``student_environment``)."""
+    environment = student_environment(manifest)
     lines = [f"note: this machine differs from the grading server: {line}"
              for line in (environment.local_differences() if environment is not None else [])]
     for line in lines:

@@ -30,8 +30,8 @@ MANIFEST_NAME = "assignment.json"
 ENV_VAR = "AUTOGRADER_ASSIGNMENTS"
 SUITES_PACKAGE = "autograder.suites"
 
-__all__ = ["Assignment", "PartSpec", "assignments", "get", "detect", "resolve", "selected", "load_assignment",
-           "handout_folder"]
+__all__ = ["Assignment", "PartSpec", "assignments", "get", "detect", "resolve", "default", "selected",
+           "load_assignment", "handout_folder"]
 
 
 @dataclass(frozen=True)
@@ -296,17 +296,22 @@ def get(name: str) -> Assignment:
 def detect(file_names: Iterable[str]) -> Assignment:
     """The assignment whose expected files, their aliases or notebook the input holds.
 
-    With none fitting exactly, names that differ only in case or by a typo (``KL.py``) decide; with
-    none fitting at all, the only registered assignment. Zero or several: UserError naming the choices.
+    With none fitting exactly, names that differ only in case (``KL.py``), then names close to one
+    (a typo), decide: the assignment most of the names are close to. With none fitting at all, the
+    only registered assignment. Zero or several: UserError naming the choices.
     """
     found = assignments()
     names = {Path(n).name for n in file_names}
     fits = [a for a in found.values() if a.accepted_names() & names]
     if not fits:
-        lowered = [n.lower() for n in names]
-        fits = [a for a in found.values()
-                if any(difflib.get_close_matches(n, [x.lower() for x in a.accepted_names()], n=1, cutoff=0.75)
-                       for n in lowered)]
+        lowered = {n.lower() for n in names}
+        fits = [a for a in found.values() if {x.lower() for x in a.accepted_names()} & lowered]
+    if not fits:
+        close = {a.name: sum(bool(difflib.get_close_matches(n.lower(), [x.lower() for x in a.accepted_names()],
+                                                            n=1, cutoff=0.75)) for n in names)
+                 for a in found.values()}
+        best = max(close.values(), default=0)
+        fits = [found[k] for k, v in close.items() if best and v == best]
     if len(fits) == 1:
         return fits[0]
     if not fits and len(found) == 1:
@@ -316,6 +321,20 @@ def detect(file_names: Iterable[str]) -> Assignment:
     which = "several assignments" if fits else "no assignment"
     shown = ", ".join(sorted(names)[:8]) or "no files"
     raise UserError(f"the input ({shown}) fits {which}; say which with one of: {choices or 'none registered'}")
+
+
+def default() -> Assignment:
+    """The assignment a Python API call means when it names none: the only registered one, else the
+    one authored in the reference package's own folder (``solutions/assignment.json``). The verbs
+    ask for ``--assignment`` instead (see ``resolve``)."""
+    found = assignments()
+    if len(found) == 1:
+        return next(iter(found.values()))
+    solutions = _solutions_folder()
+    for assignment in found.values():
+        if assignment.folder == solutions:
+            return assignment
+    raise UserError(f"several assignments are registered; say which with --assignment NAME ({_names(found)})")
 
 
 def resolve(name: Optional[str] = None, file_names: Optional[Iterable[str]] = None) -> Assignment:

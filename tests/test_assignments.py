@@ -295,14 +295,14 @@ def test_demo_runs_every_assignments_samples(tiny: Path, capsys: pytest.CaptureF
                                                                 ("tiny-minus", pytest.approx(4.0))]
 
 
-def test_bundle_and_audit_need_the_flag_when_several_assignments_are_registered(tiny: Path, tmp_path: Path) -> None:
-    from autograder.audit import run_audit
-    from autograder.bundle import build_bundle
-
-    with pytest.raises(UserError, match="several assignments are registered; say which with --assignment"):
-        build_bundle(tmp_path / "autograder.zip")
-    with pytest.raises(UserError, match="several assignments are registered; say which with --assignment"):
-        run_audit(1, tmp_path / "report")
+def test_bundle_and_audit_need_the_flag_when_several_assignments_are_registered(
+        tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for verb in (["bundle", "-o", str(tmp_path / "autograder.zip")], ["audit", "-o", str(tmp_path / "report")]):
+        assert main(verb) == 2  # a UserError, before any work
+    assert "several assignments are registered; say which with --assignment NAME (npg, tiny)" in capsys.readouterr().err
+    assert not (tmp_path / "autograder.zip").exists() and not (tmp_path / "report").exists()
+    # the Python API keeps its default: the assignment authored in the reference package's own folder
+    assert registry.default().name == "npg"
     assert [a.name for a in registry.selected(None)][-1] == "tiny"  # assign generates each one
     assert registry.get("tiny").handout == tiny.parent / "assignments" / "tiny"
     assert registry.get("npg").handout == Path(__file__).resolve().parent.parent / "assignments" / "npg"
@@ -316,3 +316,27 @@ def test_check_and_batch_find_the_assignment(tiny: Path, tmp_path: Path) -> None
     reference_submission(tiny, tmp_path / "class" / "ada")
     assert _assignment_of(None, tmp_path / "class").name == "tiny"
     assert _assignment_of("npg", tmp_path / "class").name == "npg"
+
+
+def test_import_messages_name_the_graded_assignments_environment(tiny: Path, tmp_path: Path) -> None:
+    manifest = json.loads((tiny / "assignment.json").read_text())
+    manifest["environment"] = {"python": "3.10 or newer", "packages": {"numpy": "2.2.6"}, "use_instead": "numpy"}
+    (tiny / "assignment.json").write_text(json.dumps(manifest))
+    text = "import scipy\nimport no_such_module_anywhere\n" + student_source((tiny / "poly.py").read_text())
+    report, _ = grade(reference_submission(tiny, tmp_path / "scipy", text=text))
+    lines = [n for n in report.notes if "scipy is not available on the grading server" in n]
+    assert lines and "numpy 2.2.6" in lines[0] and "matplotlib" not in lines[0]  # tiny's, not npg's
+    assert report.import_failures == ["no_such_module_anywhere is not available on the grading server; use numpy "
+                                      "(it has Python 3.10 or newer, its standard library and numpy 2.2.6)"]
+    assert not any("scipy 1.15.3" in r.outcome.message for r in report.results)  # npg's environment
+
+
+def test_batch_grades_a_class_of_the_tiny_assignment(tiny: Path, tmp_path: Path) -> None:
+    from autograder.batch import run_batch
+
+    reference_submission(tiny, tmp_path / "class" / "ada")
+    wrong = student_source((tiny / "poly.py").read_text()).replace("value = value * x + c", "value = value * x - c")
+    reference_submission(tiny, tmp_path / "class" / "bob", name="polynomial.py", text=wrong)
+    summary = run_batch(tmp_path / "class", tmp_path / "out", 1, secret=b"tiny secret", progress=None)
+    assert [p.name for p in summary.parts] == ["horner", "sum_of_squares"]
+    assert {r.entry.id: r.total for r in summary.rows} == {"ada": pytest.approx(10.0), "bob": pytest.approx(4.0)}

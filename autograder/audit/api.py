@@ -241,8 +241,8 @@ def run_audit(
     progress: Optional[Callable[[int, int, MutantResult], None]] = None,
     assignment: Optional[str] = None,
 ) -> AuditReport:
-    """Generate the mutants of an assignment's reference (``assignment``, default: the only
-    registered one), grade each with the real pipeline, and classify them.
+    """Generate the mutants of an assignment's reference (``assignment``, default:
+    ``registry.default()``), grade each with the real pipeline, and classify them.
 
     Args:
         jobs: worker processes (default: the number of CPUs).
@@ -262,9 +262,9 @@ def run_audit(
         if unknown:
             raise UserError(f"unknown mutation operator(s) {', '.join(unknown)}; choose from "
                             f"{', '.join(OPERATORS)}")
-    from ..registry import resolve
+    from ..registry import default, get
 
-    chosen = resolve(assignment)
+    chosen = get(assignment) if assignment else default()
     jobs = max(1, int(jobs or os.cpu_count() or 1))
     if output is not None and Path(output).exists() and not Path(output).is_dir():
         raise UserError(f"{output} is a file; the output must be a folder for audit.json and audit.html")

@@ -44,11 +44,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise UserError(f"-j/--jobs must be at least 1, got {args.jobs}")
+    from ..registry import resolve
+
+    chosen = resolve(args.assignment)  # the flag is needed once several assignments are registered
     if args.list:
         try:
-            from ..registry import resolve
-
-            chosen = resolve(args.assignment)
             mutants = generate_mutants(chosen.folder, chosen.files, operators=args.operators,
                                        functions=args.functions)
         except ValueError as exc:
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             bar[0].advance()
 
     report = run_audit(args.jobs, args.output, args.extra, operators=args.operators, functions=args.functions,
-                       progress=progress, assignment=args.assignment)
+                       progress=progress, assignment=chosen.name)
     if bar:
         bar[0].finish()
     print(terminal_table(report))

@@ -40,7 +40,7 @@ from .pool import GradingConfig, Job, run_pool
 from .progress import Progress
 from .report import PartInfo, ReportContext, write_report
 from .similarity import PAGE as SIMILARITY_PAGE
-from .similarity import write_similarity
+from .similarity import handout_code, write_similarity
 
 PathLike = Union[str, Path]
 TITLE = "NPG homework"
@@ -178,8 +178,9 @@ def run_batch(
 
 def _assignment_of(name: Optional[str], input_path: Path) -> Any:
     """``--assignment NAME``, else the only registered assignment, else the one the file names
-    in INPUT (a folder, or an export zip's members) fit (``registry.detect``)."""
-    from ..registry import assignments, detect, get
+    in INPUT (a folder, or an export zip's members) fit (``registry.detect``); when no name fits
+    any assignment, ``registry.default()`` (every entry is then not gradable, and says why)."""
+    from ..registry import assignments, default, detect, get
 
     if name:
         return get(name)
@@ -194,7 +195,12 @@ def _assignment_of(name: Optional[str], input_path: Path) -> Any:
             names += files
             if len(names) > 100_000:
                 break
-    return detect(names)
+    try:
+        return detect(names)
+    except UserError:
+        if any(a.accepted_names() & set(names) for a in assignments().values()):
+            raise  # the files of several assignments: the TA must say which
+        return default()  # nothing of any assignment: each entry says what it lacks
 
 
 def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int, secret: bytes,
@@ -310,7 +316,10 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
     pairs = None
     if similarity:
         try:
-            pairs = write_similarity(out, {e.id: e.submission for e in entries if e.submission is not None}, TITLE)
+            from ..registry import get
+
+            pairs = write_similarity(out, {e.id: e.submission for e in entries if e.submission is not None}, TITLE,
+                                     handout_code(get(suite).folder))
             summary.similar_pairs = pairs
             written.add(SIMILARITY_PAGE)
         except Exception as exc:  # a similarity report is a courtesy: the grades are written already

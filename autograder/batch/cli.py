@@ -65,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
     policy = LatePolicy.parse(args.late_penalty, args.late_cap, args.grace_minutes, args.due, args.late_due)
     canvas = {"canvas_assignment": args.canvas_assignment} if args.canvas_assignment else {}
     from ..environment import report_differences
+    from ..registry import get
 
-    report_differences(sys.stderr)
+    report_differences(sys.stderr, get(args.assignment).manifest_path if args.assignment else None)
     summary = run_batch(args.input, args.output, args.jobs, secret_file=args.secret_file, limits=limits,
                         suite=args.assignment, regrade=args.regrade, progress=None if args.quiet else sys.stderr,
                         late_policy=policy,

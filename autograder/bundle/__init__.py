@@ -98,12 +98,12 @@ def build_bundle(
     visibility of hidden-case tests. ``rate_limit = (K, H)`` grades at most K submissions of a
     student in any H hours (from Gradescope's ``previous_submissions``); a later one is not graded,
     says when the next will be, and keeps the best earlier score. ``suite``: the assignment's name
-    (``--assignment``; default: the only registered one). Its manifest's ``limits`` apply to the
-    default limits.
+    (``--assignment``; default: ``registry.default()``, the only registered one or the reference
+    package's own). Its manifest's ``limits`` apply to the default limits.
     """
-    from ..registry import resolve
+    from ..registry import default, get
 
-    assignment = resolve(suite)
+    assignment = get(suite) if suite else default()
     suite = assignment.name
     output = Path(output)
     if output.suffix.lower() != ".zip":

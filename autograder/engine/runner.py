@@ -82,14 +82,15 @@ class GradeReport:
 
 
 def _assignment(name: Optional[str]) -> Any:
-    from ..registry import resolve
+    """Assignment ``name``; None: ``registry.default()`` (the only one, else the reference package's own)."""
+    from ..registry import default, get
 
-    return resolve(name)
+    return get(name) if name else default()
 
 
 def load_suite(name: Optional[str], seeds: Seeds) -> Suite:
     """Build the suite of assignment ``name`` (its manifest's ``suite`` package, with
-    ``build(seeds) -> Suite``; default: the only registered assignment)."""
+    ``build(seeds) -> Suite``; default: ``registry.default()``)."""
     suite = _assignment(name).import_suite().build(seeds)
     suite.validate()
     return suite
@@ -142,8 +143,11 @@ def grade_submission(
     assignment = _assignment(suite_name or submission.assignment)
     hidden_paths = list(hide) + _reference_folders() + _checkout_folder()
     limits = limits or assignment.make_limits(Limits())
-    with Sandbox(submission.sandbox_files(), provided_files(assignment.name), limits, isolation, hidden_paths,
-                 reuse_worker=reuse_worker) as box:
+    from ..environment import grading_assignment  # messages name this assignment's student environment
+
+    with grading_assignment(assignment.manifest_path), \
+            Sandbox(submission.sandbox_files(), provided_files(assignment.name), limits, isolation, hidden_paths,
+                    reuse_worker=reuse_worker) as box:
         box.start_early()  # the child imports numpy while the suite is built
         suite = load_suite(assignment.name, Seeds(secret, identity))
         box.codecs = list(getattr(assignment.import_suite(), "CODECS", ()))

@@ -27,9 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..engine.results import terminal_report
     from ..environment import report_differences
+    from ..registry import get
     from . import grade
 
-    report_differences(sys.stderr)
+    report_differences(sys.stderr, get(args.assignment).manifest_path if args.assignment else None)
     report, results = grade(args.submission, args.output, secret_file=args.secret_file, identity=args.identity,
                             assignment=args.assignment)
     if args.json:
