@@ -89,6 +89,8 @@ def test_every_mistake_loses_points_in_its_part_with_its_name(tmp_path, name):
     assert got < full - 1.0
     assert name in report.mistakes()
     assert report.score < 100.0 - 1.0
+    named = next(r.outcome.message for r in report.results if r.outcome.mistake == name)
+    assert "Traceback" not in named  # the diagnosis, not a traceback (raw observations: the shape)
 
 
 @pytest.mark.slow

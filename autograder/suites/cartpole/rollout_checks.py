@@ -215,6 +215,18 @@ def _probe_raw_observations(ctx: Context, case: SampleCase) -> bool:
     return first.size == 4
 
 
+def _sample_failure(ctx: Context, case: SampleCase, result: Any, inputs: str) -> Outcome:
+    """The feedback for a sample call that raised: when sample runs with a theta of 4 numbers (the raw
+    observation as features), the exception's last line and that diagnosis, not a traceback."""
+    if result.kind == "exception" and _probe_raw_observations(ctx, case):
+        m = mistake("sample_raw_observations")
+        last = (result.error or "").strip().splitlines()[-1:] or [""]
+        return Outcome(False, f"Your sample raised an exception with theta of shape ({NUM_FEATURES}, 1): {last[0]}\n"
+                       f"Input: {inputs}\nIt runs with a theta of 4 numbers and returns scores of shape (4, 1): its "
+                       f"features are the 4 numbers of the observation.\nLikely mistake: {m.title}. {m.hint}", m.key)
+    return call_failure(result, "sample", inputs)
+
+
 def _check_sample(case: SampleCase) -> Callable[[Context], Outcome]:
     def run(ctx: Context) -> Outcome:
         theta = case.theta()
@@ -222,13 +234,7 @@ def _check_sample(case: SampleCase) -> Callable[[Context], Outcome]:
         result = ctx.call("sample", theta, case.env, case.N, seed=case.seed, timeout=SAMPLE_SECONDS,
                           patch=PRISTINE_FEATURES)
         if not result.ok:
-            outcome = call_failure(result, "sample", inputs)
-            if result.kind == "exception" and _probe_raw_observations(ctx, case):
-                m = mistake("sample_raw_observations")
-                outcome = Outcome(False, f"{outcome.message}\nYour sample runs with a theta of 4 numbers and returns "
-                                  f"scores of shape (4, 1), so its features are the raw observation.\nLikely mistake: "
-                                  f"{m.title}. {m.hint}", m.key)
-            return outcome
+            return _sample_failure(ctx, case, result, inputs)
         rollouts, failure = _as_rollouts(result.value, case, inputs)
         if failure is not None:
             return failure
@@ -246,7 +252,7 @@ def _check_action_distribution(case: SampleCase) -> Callable[[Context], Outcome]
         result = ctx.call("sample", theta, case.env, case.N, seed=case.seed, timeout=SAMPLE_SECONDS,
                           patch=PRISTINE_FEATURES)
         if not result.ok:
-            return call_failure(result, "sample", inputs)
+            return _sample_failure(ctx, case, result, inputs)
         rollouts, failure = _as_rollouts(result.value, case, inputs)
         if failure is not None:
             return failure
