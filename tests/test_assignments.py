@@ -86,7 +86,7 @@ def test_detect_picks_the_assignment_by_its_file_names_or_says_which_to_choose(t
         registry.detect(["kl.py", "poly.py"])
     with pytest.raises(UserError, match="several assignments are registered.*npg, tiny"):
         registry.resolve(None)
-    with pytest.raises(UserError, match="no assignment named 'nope'; registered: npg, tiny"):
+    with pytest.raises(UserError, match="no assignment named 'nope'; registered: cartpole, npg, tiny"):
         registry.get("nope")
 
 
@@ -299,7 +299,8 @@ def test_bundle_and_audit_need_the_flag_when_several_assignments_are_registered(
         tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     for verb in (["bundle", "-o", str(tmp_path / "autograder.zip")], ["audit", "-o", str(tmp_path / "report")]):
         assert main(verb) == 2  # a UserError, before any work
-    assert "several assignments are registered; say which with --assignment NAME (npg, tiny)" in capsys.readouterr().err
+    assert ("several assignments are registered; say which with --assignment NAME (cartpole, npg, tiny)"
+            in capsys.readouterr().err)
     assert not (tmp_path / "autograder.zip").exists() and not (tmp_path / "report").exists()
     # the Python API keeps its default: the assignment authored in the reference package's own folder
     assert registry.default().name == "npg"
