@@ -149,7 +149,7 @@ def test_public_snippets_rebuild_the_inputs():
 # ---------------------------------------------------------------------------------------------
 # Submissions: the reference and the harmless variants get full marks, every mistake is named.
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("identity", ["sub-1", "sub-2"])
+@pytest.mark.parametrize("identity", ["sub-1", pytest.param("sub-2", marks=pytest.mark.slow)])
 def test_the_reference_gets_full_marks(identity):
     graded = grade_in_process(submission_files(), identity)
     failed = [r.check.name for r in graded["report"].results if not r.outcome.passed]
@@ -157,7 +157,7 @@ def test_the_reference_gets_full_marks(identity):
     assert graded["report"].score == pytest.approx(100.0, abs=1e-9)
 
 
-@pytest.mark.parametrize("identity", ["h-1", "h-2"])
+@pytest.mark.parametrize("identity", ["h-1", pytest.param("h-2", marks=pytest.mark.slow)])
 def test_harmless_variants_get_full_marks(identity):
     # the five harmless variants touch five different functions: one submission holds them all
     graded = grade_in_process(submission_files(HARMLESS), identity)
