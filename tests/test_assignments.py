@@ -348,6 +348,7 @@ def test_grade_says_which_assignments_fit_when_the_input_fits_none(
     reference_submission(tiny, tmp_path / "odd", name="solution.py")
     assert main(["grade", str(tmp_path / "odd")]) == 2
     err = capsys.readouterr().err
-    assert "fits no assignment; say which with one of: --assignment npg" in err and "--assignment tiny" in err
+    assert "fits no assignment; say which with one of: --assignment cartpole" in err
+    assert "--assignment npg" in err and "--assignment tiny" in err
     assert main(["grade", str(reference_submission(tiny, tmp_path / "ok")), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["score"] == pytest.approx(10.0)
