@@ -295,3 +295,16 @@ def test_readme_handout_claims():
 
     assert [s.name for s in SAMPLES][0] == "correct" and len(SAMPLES) == 6
     assert "the reference and five classic mistakes" in section
+
+
+def test_public_checks_read_a_1x1_eta_as_the_grader_does(tmp_path):
+    # the harmless eta_inv_array (eta as a 1 x 1 array) passes the handout's check.py as it passes the grader
+    import shutil
+
+    handout = Path(__file__).resolve().parent.parent / "assignments" / "cartpole"
+    for name in ("check.py", "public_cases.json"):
+        shutil.copy(handout / name, tmp_path / name)
+    for name, text in submission_files(["eta_inv_array"]).items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    out = subprocess.run([sys.executable, "check.py", "compute_eta"], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0 and "compute_eta: 2/2 public cases passed [ok]" in out.stdout, out.stdout
