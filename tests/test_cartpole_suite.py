@@ -308,3 +308,20 @@ def test_public_checks_read_a_1x1_eta_as_the_grader_does(tmp_path):
         (tmp_path / name).write_text(text, encoding="utf-8")
     out = subprocess.run([sys.executable, "check.py", "compute_eta"], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0 and "compute_eta: 2/2 public cases passed [ok]" in out.stdout, out.stdout
+
+
+@pytest.mark.parametrize("change, key", [
+    (("grads, rewards = sample(theta, env, N)", "grads, rewards = sample(theta_start, env, N)"), "train_stale_theta"),
+    (("grads, rewards = sample(theta, env, N)", "grads, rewards = sample(theta, env, 10)"), None),
+])
+def test_train_sampling_with_a_stale_theta_or_another_n_fails(change, key):
+    # invisible in theta_T (the grader's samples do not depend on theta): read from the sampler's record
+    files = submission_files()
+    files["train.py"] = files["train.py"].replace(*change).replace(
+        "    env.reset(seed=ENV_SEED)\n", "    env.reset(seed=ENV_SEED)\n    theta_start = theta.copy()\n")
+    graded = grade_in_process(files, "stale", parts={"train"})
+    failed = [r for r in graded["report"].results if not r.outcome.passed]
+    assert failed and all(r.check.name.endswith("theta after T updates") for r in failed)
+    assert all(r.outcome.mistake == key for r in failed)
+    if key is None:
+        assert "with N = 10" in failed[0].outcome.message

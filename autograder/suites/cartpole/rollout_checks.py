@@ -364,17 +364,49 @@ class TrainCase:
         return ("a hidden case: " if self.hidden else f"np.random.seed({self.seed}); ") + what
 
 
-def _updates(samples: list, delta: float, lamb: float, kind: str = "reference") -> np.ndarray:
-    """sum_t D_t over the iterations, D_t from iteration t's samples (they do not depend on theta):
+def _steps(samples: list, delta: float, lamb: float, kind: str = "reference") -> list[np.ndarray]:
+    """The update D_t of each iteration, from iteration t's samples (they do not depend on theta):
     ``reference``: eta F^{-1} g; ``no_eta``: F^{-1} g; ``plain``: eta g."""
-    total = np.zeros((NUM_FEATURES, 1))
+    steps = []
     for grads, rewards in samples:
         F = ref.compute_fisher_matrix(grads, lamb)
         g = ref.compute_value_gradient(grads, rewards)
         eta = ref.compute_eta(delta, F, g)
         direction = np.linalg.solve(F, g)
-        total += {"reference": eta * direction, "no_eta": direction, "plain": eta * g}[kind]
-    return total
+        steps.append({"reference": eta * direction, "no_eta": direction, "plain": eta * g}[kind])
+    return steps
+
+
+def _updates(samples: list, delta: float, lamb: float, kind: str = "reference") -> np.ndarray:
+    """sum_t D_t over the iterations (see ``_steps``)."""
+    return np.sum(_steps(samples, delta, lamb, kind), axis=0)
+
+
+def _check_calls(report: Optional[list], case: TrainCase, theta0: np.ndarray, steps: Optional[list],
+                 inputs: str) -> Optional[Outcome]:
+    """What the replay sampler saw (untrusted, so only ever a reason to fail): every call with N, and
+    call t with theta_t = theta_0 + D_0 + ... + D_{t-1} (``steps``; None: not checked). A train that
+    samples with a stale theta, or another N, is invisible in theta_T since the samples are fixed."""
+    if report is None:
+        return None
+    sizes, thetas = report
+    for t, n in enumerate(sizes[:case.T]):
+        if np.asarray(n).size != 1 or int(np.asarray(n).reshape(())) != case.N:
+            return Outcome(False, f"Your train called sample(theta, env, N) with N = {format_value(n)} in iteration "
+                           f"{t}; expected N = {case.N} (train's own N).\nInput: {inputs}")
+    if steps is None:
+        return None
+    current = theta0.copy()
+    for t, step in enumerate(steps[:len(thetas)]):
+        seen = np.asarray(thetas[t], dtype=float)
+        tol = matrix_tolerance(current)
+        if seen.size != NUM_FEATURES or not tol.close(seen.reshape(-1, 1), current):
+            m = mistake("train_stale_theta")
+            return mismatch("train", inputs, current, seen, tol, m,
+                            detail=f"The theta your train gave sample in iteration {t} (the grader's sampler records "
+                                   f"it) should be theta_{t}, after the {t} update(s) before it.")
+        current = current + step
+    return None
 
 
 class _TrainRun:
@@ -455,12 +487,13 @@ def _check_train_update(run: _TrainRun) -> Callable[[Context], Outcome]:
         theta0 = np.random.RandomState(case.seed).rand(NUM_FEATURES, 1)
         samples = case.samples()
         lamb = 1e-3 if case.lamb is None else case.lamb
-        expected = _updates(samples, case.delta, lamb)
+        steps = _steps(samples, case.delta, lamb)
+        expected = np.sum(steps, axis=0)
         got = theta - theta0
         tol = matrix_tolerance(expected)
-        if tol.close(got, expected):
-            return Outcome(True)
         report = _reported_calls(run.get(ctx))
+        if tol.close(got, expected):
+            return _check_calls(report, case, theta0, steps, inputs) or Outcome(True)
         detail = ("theta_T - theta_0 is the sum of the T updates eta F^{-1} g, each computed from the trajectories "
                   "sample gave in that iteration (theta_0 = np.random.rand(100, 1) after the seed).")
         if report is not None and len(report[0]) == 0:
@@ -480,8 +513,9 @@ def _check_train_update(run: _TrainRun) -> Callable[[Context], Outcome]:
         if found is None:
             own = _own_updates(ctx, case, samples)
             if own is not None and tol.close(got, own):
-                return Outcome(True, "Your train's updates are right for your own compute_fisher_matrix, "
-                               "compute_value_gradient and compute_eta (graded in their own parts).")
+                return _check_calls(report, case, theta0, None, inputs) or Outcome(
+                    True, "Your train's updates are right for your own compute_fisher_matrix, compute_value_gradient "
+                          "and compute_eta (graded in their own parts).")
         return mismatch("train", inputs, expected, got, tol, found, detail=detail)
 
     return run_check
