@@ -352,3 +352,14 @@ def test_grade_says_which_assignments_fit_when_the_input_fits_none(
     assert "--assignment npg" in err and "--assignment tiny" in err
     assert main(["grade", str(reference_submission(tiny, tmp_path / "ok")), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["score"] == pytest.approx(10.0)
+
+
+def test_batch_of_files_of_no_assignment_reports_each_entry_not_gradable(tiny: Path, tmp_path: Path) -> None:
+    from autograder.batch import run_batch
+    from autograder.batch.gradebook import NOT_GRADABLE
+
+    (tmp_path / "class" / "ann").mkdir(parents=True)
+    (tmp_path / "class" / "ann" / "answers.py").write_text("x = 1\n")
+    summary = run_batch(tmp_path / "class", tmp_path / "out", 1, secret=b"s", progress=None, similarity=False)
+    assert summary.count(NOT_GRADABLE) == 1
+    assert "expected kl.py, fisher.py, npg.py" in summary.rows[0].error  # registry.default()'s files
