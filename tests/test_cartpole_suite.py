@@ -333,3 +333,15 @@ def test_a_float32_implementation_of_utils_gets_full_marks(identity):
     utils_parts = {p.name for p in cartpole.PARTS if p.module == "utils"}
     graded = grade_in_process(submission_files(["float32_utils"]), identity, parts=utils_parts)
     assert not [(r.check.name, r.outcome.message) for r in graded["report"].results if not r.outcome.passed]
+
+
+@pytest.mark.parametrize("fixture, parts", [
+    ("softmax_builtin_max", {"compute_action_distribution", "compute_log_softmax_grad"}),  # on their softmax
+    ("softmax_no_max_shift", {"compute_action_distribution"}),
+    ("score_without_expectation", {"sample"}),  # sample's scores from their own score function
+])
+def test_a_mistake_costs_points_once(fixture, parts):
+    graded = grade_in_process(submission_files([fixture]), "once", parts=parts)
+    results = graded["report"].results
+    assert not [(r.check.name, r.outcome.message) for r in results if not r.outcome.passed]
+    assert any("your own" in r.outcome.message for r in results)  # passed with a note, not silently
