@@ -345,3 +345,15 @@ def test_a_mistake_costs_points_once(fixture, parts):
     results = graded["report"].results
     assert not [(r.check.name, r.outcome.message) for r in results if not r.outcome.passed]
     assert any("your own" in r.outcome.message for r in results)  # passed with a note, not silently
+
+
+def test_sample_drawing_from_the_students_own_wrong_distribution_keeps_its_points():
+    # a wrong but valid pi (twice the logits): compute_action_distribution loses points, sample does not
+    files = submission_files()
+    files["utils.py"] = files["utils.py"].replace("logits = theta.T @ phis  #", "logits = 2.0 * theta.T @ phis  #")
+    graded = grade_in_process(files, "own-pi", parts={"sample", "compute_action_distribution"})
+    scores = graded["report"].part_scores()
+    assert scores["sample"][0] == pytest.approx(scores["sample"][1], abs=1e-9)
+    assert scores["compute_action_distribution"][0] < scores["compute_action_distribution"][1] - 1.0
+    g_tests = [r for r in graded["report"].results if "G-test" in r.check.name]
+    assert g_tests and all("your own compute_action_distribution" in r.outcome.message for r in g_tests)
