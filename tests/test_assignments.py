@@ -86,7 +86,7 @@ def test_detect_picks_the_assignment_by_its_file_names_or_says_which_to_choose(t
         registry.detect(["kl.py", "poly.py"])
     with pytest.raises(UserError, match="several assignments are registered.*npg, tiny"):
         registry.resolve(None)
-    with pytest.raises(UserError, match="no assignment named 'nope'; registered: npg, tiny"):
+    with pytest.raises(UserError, match="no assignment named 'nope'; registered: cartpole, npg, tiny"):
         registry.get("nope")
 
 
@@ -300,7 +300,8 @@ def test_bundle_and_audit_need_the_flag_when_several_assignments_are_registered(
         tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     for verb in (["bundle", "-o", str(tmp_path / "autograder.zip")], ["audit", "-o", str(tmp_path / "report")]):
         assert main(verb) == 2  # a UserError, before any work
-    assert "several assignments are registered; say which with --assignment NAME (npg, tiny)" in capsys.readouterr().err
+    assert ("several assignments are registered; say which with --assignment NAME (cartpole, npg, tiny)"
+            in capsys.readouterr().err)
     assert not (tmp_path / "autograder.zip").exists() and not (tmp_path / "report").exists()
     # the Python API keeps its default: the assignment authored in the reference package's own folder
     assert registry.default().name == "npg"
@@ -348,7 +349,8 @@ def test_grade_says_which_assignments_fit_when_the_input_fits_none(
     reference_submission(tiny, tmp_path / "odd", name="solution.py")
     assert main(["grade", str(tmp_path / "odd")]) == 2
     err = capsys.readouterr().err
-    assert "fits no assignment; say which with one of: --assignment npg" in err and "--assignment tiny" in err
+    assert "fits no assignment; say which with one of: --assignment cartpole" in err
+    assert "--assignment npg" in err and "--assignment tiny" in err
     assert main(["grade", str(reference_submission(tiny, tmp_path / "ok")), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["score"] == pytest.approx(10.0)
 

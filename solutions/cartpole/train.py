@@ -10,7 +10,6 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from .utils import (
@@ -30,11 +29,14 @@ ENV_ID = "CartPole-v0"
 ENV_SEED = 12345  # seeds the environment's start states once, in train
 
 
-def make_env() -> gym.Env:
+def make_env() -> Any:
     """gymnasium's ``CartPole-v0`` (2 actions, 4-dimensional states, truncated after 200 steps).
 
     gymnasium warns that v0 is out of date (v1 allows 500 steps); the course uses v0 on purpose.
+    gymnasium is imported here, not with the module, so that importing this module stays light.
     """
+    import gymnasium as gym
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return gym.make(ENV_ID)

@@ -11,10 +11,9 @@ A trajectory i of length H_i (1 <= H_i <= 200) gives H_i scores ``g_{i,h}`` (d, 
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
-from sklearn.kernel_approximation import RBFSampler
 
 __all__ = [
     "NUM_FEATURES",
@@ -83,13 +82,17 @@ def _score_matrices(grads: Sequence[Sequence[np.ndarray]], name: str = "grads") 
 # Features (given to students).
 # ----------------------------------------------------------------------------------------------
 @functools.cache
-def _fitted_rbf_sampler(num_columns: int) -> RBFSampler:
+def _fitted_rbf_sampler(num_columns: int) -> Any:
     """The course's ``RBFSampler(gamma=1, random_state=12345)`` fitted to rows of width ``num_columns``.
 
     ``fit`` draws the random weights (num_columns, 100) and offsets (100,) from ``random_state``
     and looks at nothing but the width of its input, so one fit per width gives exactly what the
     course's ``fit_transform`` on every call gives, without refitting 200 times per rollout.
+    scikit-learn is imported here, on the first call, not with the module (importing it costs about
+    2 s and 120 MB, which code that does not need the features, such as the grader, is spared).
     """
+    from sklearn.kernel_approximation import RBFSampler
+
     return RBFSampler(gamma=1, random_state=12345).fit(np.zeros((1, num_columns)))
 
 

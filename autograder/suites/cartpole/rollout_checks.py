@@ -1,0 +1,569 @@
+"""Checks of ``train.py``: ``sample`` through a recording environment, ``train`` step by step.
+
+``sample(theta, env, N)`` runs in the sandbox on the grader's ``grading_env.RecordingEnv``
+(docs/cartpole-design.md section 2). Nothing the child records is trusted: each reward names its
+episode, step and action, so the returned ``(grads, rewards)`` alone give the grader the actions;
+it replays the states in its own process and checks, per trajectory, a fresh episode, the rewards
+in order, the length (the episode's own, cut at 200 steps, nothing after ``terminated`` or
+``truncated``), and every score at the state *before* the step for the action taken. Actions must
+be drawn from pi: a G-test on a constant state (|A| = 3 public, |A| = 2 hidden) at p < 1e-6, so a
+correct sampler fails it with probability at most 1e-6 per check (``engine/stats.g_test``).
+
+``train(N, T, delta, lamb)`` runs with the module's ``sample`` replaced by the grader's
+``grading_env.ReplaySampler`` (precomputed samples, so every update is known exactly) after
+``np.random.seed(seed)``: theta_T must be ``np.random.rand(100, 1)`` plus the T updates
+``eta F^{-1} g`` computed by the reference from those samples, and the returned list the T mean
+returns. The sampler's report (which theta each call got) is used only to word the feedback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from solutions.cartpole import utils as ref
+
+from ...engine.compare import Tolerance, call_failure, diagnose, format_value, mismatch
+from ...engine.stats import g_test
+from ...engine.suite import Check, Context, Outcome, Seeds
+from ..npg.fisher_checks import matrix_tolerance
+from . import grading_env
+from .cases import MAX_STEPS, NUM_FEATURES, EnvSpec, FeaturesSpec, ReplaySpec, Trajectories
+from .features import extract_features
+from .mistakes import mistake
+
+FALSE_FAILURE = 1e-6  # per G-test: the probability that a correct sampler fails it
+SAMPLE_SECONDS = 20.0  # one call of sample or train (the course's refitting features cost 1.3 ms a step)
+NEVER = MAX_STEPS + 30  # an episode "that never ends" ends after 230 steps: a missing cap shows, nothing hangs
+# While sample runs, its extract_features is the grader's pristine copy (given code, as mdp.py for the
+# tabular homework): the course's features, bit for bit, without scikit-learn's 2 s import in the sandbox.
+PRISTINE_FEATURES = {"extract_features": FeaturesSpec()}
+# A score phi(s, a) - E[phi] cancels: its float32 error is relative to the features, |phi| <= sqrt(2 / d).
+SCORE_TOL = matrix_tolerance(np.array(np.sqrt(2.0 / NUM_FEATURES)))
+
+
+# ----------------------------------------------------------------------------------------------
+# sample
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SampleCase:
+    env: EnvSpec
+    N: int
+    theta_seed: int
+    seed: int  # np.random.seed in the child before the call
+    theta_scale: float = 0.5
+    hidden: bool = False
+
+    def theta(self) -> np.ndarray:
+        return self.theta_scale * np.random.default_rng(self.theta_seed).standard_normal((NUM_FEATURES, 1))
+
+    def describe(self) -> str:
+        ends = []
+        for e, length in enumerate(self.env.lengths):
+            ends.append("never (within 200 steps)" if length > MAX_STEPS else
+                        f"{length} step{'s' if length > 1 else ''} then "
+                        f"{'truncated' if self.env.is_truncated(e) else 'terminated'}")
+        what = (f"sample(theta, env, N={self.N}) with theta of shape ({NUM_FEATURES}, 1) and the grader's "
+                f"recording environment with {self.env.num_actions} actions, 4-number states and non-constant "
+                f"rewards; its episodes, in turn, end: {'; '.join(ends)}")
+        return ("a hidden case: " if self.hidden else f"np.random.seed({self.seed}); ") + what
+
+
+@dataclass
+class Rollouts:
+    """What a sample call returned, validated and decoded: per trajectory its episode, actions and scores."""
+
+    episodes: list[int]
+    actions: list[list[int]]
+    scores: list[np.ndarray]  # (H_i, d)
+
+
+def _as_rollouts(value: Any, case: SampleCase, inputs: str) -> tuple[Optional[Rollouts], Optional[Outcome]]:
+    """Read ``(grads, rewards)``; decode each reward into (episode, step, action); check the lengths."""
+    def fail(text: str, key: Optional[str] = None) -> tuple[None, Outcome]:
+        message = f"Your sample {text}\nInput: {inputs}"
+        if key is not None:
+            m = mistake(key)
+            message += f"\nLikely mistake: {m.title}. {m.hint}"
+        return None, Outcome(False, message, key)
+
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, list) for v in value)):
+        return fail(f"must return a pair (grads, rewards) of lists; it returned {format_value(value)}.")
+    grads, rewards = value
+    if len(grads) != case.N or len(rewards) != case.N:
+        return fail(f"returned {len(grads)} lists of scores and {len(rewards)} lists of rewards; expected N = "
+                    f"{case.N} of each (one per trajectory).")
+    out = Rollouts([], [], [])
+    for i, (g, r) in enumerate(zip(grads, rewards)):
+        try:
+            r = np.asarray(r, dtype=float).ravel()
+            g = np.asarray(g, dtype=float)
+        except (TypeError, ValueError):
+            return fail(f"returned grads[{i}] or rewards[{i}] that are not numbers or arrays of numbers.")
+        if len(r) == 0 or len(g) != len(r) or g.size != len(r) * NUM_FEATURES:
+            return fail(f"returned {len(g)} scores in grads[{i}] (shape {g.shape}) and {len(r)} rewards in "
+                        f"rewards[{i}]; expected one score of shape ({NUM_FEATURES}, 1) and one reward per step, "
+                        "at least one step.")
+        decoded = [grading_env.decode_reward(x) for x in r]
+        if any(d is None for d in decoded):
+            h = next(k for k, d in enumerate(decoded) if d is None)
+            return fail(f"returned rewards[{i}][{h}] = {r[h]!r}, which is not a reward the environment gave: keep "
+                        "env.step's rewards as they are, one per step.")
+        episode = decoded[0][0]
+        if any(d[0] != episode for d in decoded):
+            return fail(f"mixed the steps of several episodes in trajectory {i}: call env.reset() once at the start "
+                        "of each trajectory, and not in between.")
+        if out.episodes and episode <= out.episodes[-1]:
+            return fail(f"returned trajectory {i} from an earlier episode than trajectory {i - 1}: one env.reset() "
+                        "per trajectory, trajectories in order.")
+        steps = [d[1] for d in decoded]
+        if steps != list(range(len(r))):
+            return fail(f"returned the rewards of trajectory {i} out of order or with steps missing (step numbers "
+                        f"{steps[:8]}{'...' if len(steps) > 8 else ''}): append each env.step reward, in order.")
+        actions = [d[2] for d in decoded]
+        if max(actions) >= case.env.num_actions:
+            return fail("took an action outside 0..|A|-1.")
+        length, H = case.env.length(episode), len(r)
+        want = min(length, MAX_STEPS)
+        if H > want:
+            if length > MAX_STEPS:
+                return fail(f"returned a trajectory of {H} steps; at most 200 steps per trajectory.",
+                            "sample_no_step_cap")
+            if case.env.is_truncated(episode):
+                return fail(f"went on after the episode was truncated: trajectory {i} has {H} steps, the environment "
+                            f"said truncated=True after step {length}.", "sample_ignores_truncated")
+            return fail(f"went on after the episode terminated: trajectory {i} has {H} steps, the environment said "
+                        f"terminated=True after step {length}; stop when terminated or truncated is True.")
+        if H < want:
+            ended = "after 200 steps (the cap)" if length >= MAX_STEPS else f"after {length} steps"
+            return fail(f"stopped trajectory {i} after {H} steps; the episode ended {ended}. Stop when terminated "
+                        "or truncated is True, or after 200 steps, not before.")
+        out.episodes.append(episode)
+        out.actions.append(actions)
+        out.scores.append(g.reshape(H, NUM_FEATURES))
+    return out, None
+
+
+def _check_scores(ctx: Context, rollouts: Rollouts, case: SampleCase, theta: np.ndarray, inputs: str) -> Outcome:
+    """Every grads[i][h] must be the reference score at s_h (replayed) for the action a_h (decoded).
+
+    Scores that are wrong only because the student's own compute_log_softmax_grad is pass with a
+    note (that mistake costs points in its own part): the first wrong step and up to
+    ``OWN_PROBES - 1`` others must then equal what the student's function gives there.
+    """
+    A = case.env.num_actions
+    for i, (episode, actions, scores) in enumerate(zip(rollouts.episodes, rollouts.actions, rollouts.scores)):
+        states = case.env.states(episode, actions)
+        cache: dict[tuple, np.ndarray] = {}
+
+        def score(state: np.ndarray, a: int, cache: dict = cache) -> np.ndarray:
+            key = (state.tobytes(), a)
+            if key not in cache:
+                cache[key] = ref.compute_log_softmax_grad(theta, extract_features(state, A), a)[:, 0]
+            return cache[key]
+
+        expected = np.array([score(states[h], a) for h, a in enumerate(actions)])
+        tol = SCORE_TOL
+        for h in range(len(actions)):
+            if tol.close(scores[h], expected[h]):
+                continue
+            if _own_scores_explain(ctx, rollouts, case, theta, tol, (i, h)):
+                return Outcome(True, "Right for your own compute_log_softmax_grad, which is graded (and loses "
+                                     "points) in its own part.")
+            post_step = score(states[h + 1], actions[h])
+            found = diagnose(scores[h], [(mistake("sample_post_step_score"), post_step)], tol)
+            return mismatch(
+                "sample", inputs, expected[h].reshape(-1, 1), scores[h].reshape(-1, 1), tol, found,
+                detail=f"grads[{i}][{h}] is the score of step {h} of trajectory {i}: grad log pi(a_{h}|s_{h}) at "
+                       f"the state s_{h} the action a_{h} = {actions[h]} was taken in (the grader replays the states "
+                       "and reads the actions from the rewards).",
+            )
+    return Outcome(True)
+
+
+OWN_PROBES = 4  # steps at which a sample's scores are compared with the student's own score function
+
+
+def _own_scores_explain(ctx: Context, rollouts: Rollouts, case: SampleCase, theta: np.ndarray, tol: Tolerance,
+                        first: tuple[int, int]) -> bool:
+    """Whether the scores sample returned are the student's own compute_log_softmax_grad at the replayed
+    pre-step states: at the first wrong step and at the last steps of the first trajectories."""
+    probes = [first] + [(i, len(a) - 1) for i, a in enumerate(rollouts.actions)][:OWN_PROBES - 1]
+    for i, h in probes:
+        actions = rollouts.actions[i]
+        state = case.env.states(rollouts.episodes[i], actions[:h])[h]
+        result = ctx.call("compute_log_softmax_grad", theta, extract_features(state, case.env.num_actions), actions[h])
+        if not result.ok or result.value is None:
+            return False
+        own = np.asarray(result.value, dtype=float)
+        if own.size != NUM_FEATURES or not tol.close(rollouts.scores[i][h], own.ravel()):
+            return False
+    return True
+
+
+def _probe_raw_observations(ctx: Context, case: SampleCase) -> bool:
+    """After sample failed with theta of shape (100, 1): does it run with a theta of 4 numbers and return
+    scores of shape (4, 1)? Then it uses the raw observation as its features."""
+    probe = ctx.call("sample", np.full((4, 1), 0.1), EnvSpec((3,), 2), 1, seed=case.seed, timeout=SAMPLE_SECONDS,
+                     patch=PRISTINE_FEATURES)
+    if not probe.ok or not (isinstance(probe.value, list) and len(probe.value) == 2):
+        return False
+    try:
+        first = np.asarray(probe.value[0][0][0], dtype=float)
+    except (TypeError, ValueError, IndexError):
+        return False
+    return first.size == 4
+
+
+def _sample_failure(ctx: Context, case: SampleCase, result: Any, inputs: str) -> Outcome:
+    """The feedback for a sample call that raised: when sample runs with a theta of 4 numbers (the raw
+    observation as features), the exception's last line and that diagnosis, not a traceback."""
+    if result.kind == "exception" and _probe_raw_observations(ctx, case):
+        m = mistake("sample_raw_observations")
+        last = (result.error or "").strip().splitlines()[-1:] or [""]
+        return Outcome(False, f"Your sample raised an exception with theta of shape ({NUM_FEATURES}, 1): {last[0]}\n"
+                       f"Input: {inputs}\nIt runs with a theta of 4 numbers and returns scores of shape (4, 1): its "
+                       f"features are the 4 numbers of the observation.\nLikely mistake: {m.title}. {m.hint}", m.key)
+    return call_failure(result, "sample", inputs)
+
+
+def _check_sample(case: SampleCase) -> Callable[[Context], Outcome]:
+    def run(ctx: Context) -> Outcome:
+        theta = case.theta()
+        inputs = case.describe()
+        result = ctx.call("sample", theta, case.env, case.N, seed=case.seed, timeout=SAMPLE_SECONDS,
+                          patch=PRISTINE_FEATURES)
+        if not result.ok:
+            return _sample_failure(ctx, case, result, inputs)
+        rollouts, failure = _as_rollouts(result.value, case, inputs)
+        if failure is not None:
+            return failure
+        assert rollouts is not None
+        return _check_scores(ctx, rollouts, case, theta, inputs)
+
+    return run
+
+
+def _check_action_distribution(case: SampleCase) -> Callable[[Context], Outcome]:
+    """A G-test of the actions taken in one constant state against pi(.|s), at p < FALSE_FAILURE."""
+    def run(ctx: Context) -> Outcome:
+        theta = case.theta()
+        inputs = case.describe()
+        result = ctx.call("sample", theta, case.env, case.N, seed=case.seed, timeout=SAMPLE_SECONDS,
+                          patch=PRISTINE_FEATURES)
+        if not result.ok:
+            return _sample_failure(ctx, case, result, inputs)
+        rollouts, failure = _as_rollouts(result.value, case, inputs)
+        if failure is not None:
+            return failure
+        assert rollouts is not None and case.env.constant_state is not None
+        A = case.env.num_actions
+        pi = ref.compute_action_distribution(theta, extract_features(np.array(case.env.constant_state), A)).ravel()
+        counts = np.bincount(np.concatenate([np.asarray(a) for a in rollouts.actions]), minlength=A).astype(float)
+        test = g_test(counts, pi)
+        if test.p_value >= FALSE_FAILURE:
+            return _check_scores(ctx, rollouts, case, theta, inputs)
+        own = ctx.call("compute_action_distribution", theta, extract_features(np.array(case.env.constant_state), A))
+        own_pi = np.asarray(own.value, dtype=float).ravel() if own.ok and own.value is not None else None
+        if (own_pi is not None and own_pi.shape == pi.shape and np.all(own_pi >= 0) and abs(own_pi.sum() - 1) < 1e-6
+                and g_test(counts, own_pi).p_value >= FALSE_FAILURE):
+            return Outcome(True, "Your actions follow your own compute_action_distribution, which is graded (and "
+                                 "loses points) in its own part.")
+        found = None
+        if counts[int(np.argmax(pi))] == counts.sum():
+            found = mistake("sample_greedy_action")
+        elif g_test(counts, np.full(A, 1.0 / A)).p_value > 1e-3:
+            found = mistake("sample_uniform_actions")
+        lines = [
+            "Your sample does not draw its actions from pi(.|s).",
+            f"Input: {inputs}",
+            f"Every state is the same, so every action is a draw from pi = {format_value(pi)}.",
+            f"Expected frequencies: {format_value(pi)}",
+            f"Got:                  {format_value(counts / counts.sum())} ({int(counts.sum())} actions)",
+            f"G-test: G = {test.statistic:.1f} with {test.df} degrees of freedom, p = {test.p_value:.2e} < "
+            f"{FALSE_FAILURE:g} (a correct sampler fails this test with probability at most 1e-6).",
+        ]
+        if found is not None:
+            lines.append(f"Likely mistake: {found.title}. {found.hint}")
+        return Outcome(False, "\n".join(lines), found.key if found else None)
+
+    return run
+
+
+def _theta_for(state: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """A theta (100, 1) with pi(.|state) = target: the least-norm solution of phis^T theta = log(target)."""
+    phis = extract_features(state, len(target))
+    return np.linalg.lstsq(phis.T, np.log(target), rcond=None)[0].reshape(-1, 1)
+
+
+@dataclass(frozen=True)
+class GTestCase(SampleCase):
+    target: tuple[float, ...] = ()
+
+    def theta(self) -> np.ndarray:
+        assert self.env.constant_state is not None
+        return _theta_for(np.array(self.env.constant_state), np.array(self.target))
+
+
+def _sample_checks(seeds: Seeds) -> list[Check]:
+    p = Seeds.public
+    checks = [
+        Check("sample", "2 actions: lengths 5, 1, 37, never ending, exactly 200; truncated or terminated",
+              _check_sample(SampleCase(EnvSpec((5, 1, 37, NEVER, MAX_STEPS), 2, truncated=(0, 0, 1, 1, 0)), 5,
+                       p("sample/2/theta") % 2**32, p("sample/2") % 2**32)), kind="random"),
+        Check("sample", "3 actions: lengths 12 (truncated), 3, never ending", _check_sample(
+            SampleCase(EnvSpec((12, 3, NEVER), 3, truncated=(1, 0, 0)), 3, p("sample/3/theta") % 2**32,
+                       p("sample/3") % 2**32)), kind="random", weight=0.5),
+        Check("sample", "3 actions in one constant state: actions drawn from pi (G-test)", _check_action_distribution(
+            GTestCase(EnvSpec((NEVER,), 3, truncated=(1,), constant_state=(0.02, -0.1, 0.03, 0.2)), 15, 0,
+                      p("sample/g3") % 2**32, target=(0.15, 0.5, 0.35))), kind="random", weight=0.5),
+    ]
+    rng = np.random.default_rng(seeds.hidden("sample/rollout"))
+    lengths = (int(rng.integers(2, 40)), 1, NEVER, int(rng.integers(40, MAX_STEPS)))
+    checks.append(Check("sample", "hidden case: 2 actions, episodes of several lengths", _check_sample(
+        SampleCase(EnvSpec(lengths, 2, truncated=tuple(int(x) for x in rng.integers(0, 2, size=4))), 4,
+                   int(rng.integers(2**32)), int(rng.integers(2**32)), hidden=True)), kind="hidden"))
+    rng = np.random.default_rng(seeds.hidden("sample/g2"))
+    state = tuple(float(x) for x in np.round(rng.normal(scale=0.1, size=4), 4))
+    first = float(np.round(rng.uniform(0.2, 0.4), 3))
+    checks.append(Check("sample", "hidden case: 2 actions in one constant state (G-test)", _check_action_distribution(
+        GTestCase(EnvSpec((NEVER,), 2, truncated=(1,), constant_state=state), 10, 0, int(rng.integers(2**32)),
+                  hidden=True, target=(first, 1.0 - first))), kind="hidden"))
+    return checks
+
+
+# ----------------------------------------------------------------------------------------------
+# train
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrainCase:
+    N: int
+    T: int
+    delta: float
+    lamb: Optional[float]  # None: train is called without it (its default, 1e-3, applies)
+    seed: int  # np.random.seed in the child: theta_0 = np.random.rand(100, 1)
+    data_seed: int
+    hidden: bool = False
+
+    def samples(self) -> list[tuple[list, list]]:
+        rng = np.random.default_rng(self.data_seed)
+        out = []
+        for _ in range(self.T):
+            lengths = tuple(int(x) for x in rng.integers(1, 60, size=self.N))
+            out.append(Trajectories(int(rng.integers(2**32)), lengths, NUM_FEATURES, scale=0.1, low=0.0,
+                                    high=2.0).build())
+        return out
+
+    def args(self) -> tuple:
+        return (self.N, self.T, self.delta) if self.lamb is None else (self.N, self.T, self.delta, self.lamb)
+
+    def describe(self) -> str:
+        call = ", ".join(repr(a) for a in self.args())
+        what = (f"train({call}) with sample replaced by the grader's: iteration t gets {self.N} fixed trajectories "
+                f"(scores of shape ({NUM_FEATURES}, 1), non-constant rewards) whatever theta is")
+        return ("a hidden case: " if self.hidden else f"np.random.seed({self.seed}); ") + what
+
+
+def _steps(samples: list, delta: float, lamb: float, kind: str = "reference") -> list[np.ndarray]:
+    """The update D_t of each iteration, from iteration t's samples (they do not depend on theta):
+    ``reference``: eta F^{-1} g; ``no_eta``: F^{-1} g; ``plain``: eta g."""
+    steps = []
+    for grads, rewards in samples:
+        F = ref.compute_fisher_matrix(grads, lamb)
+        g = ref.compute_value_gradient(grads, rewards)
+        eta = ref.compute_eta(delta, F, g)
+        direction = np.linalg.solve(F, g)
+        steps.append({"reference": eta * direction, "no_eta": direction, "plain": eta * g}[kind])
+    return steps
+
+
+def _updates(samples: list, delta: float, lamb: float, kind: str = "reference") -> np.ndarray:
+    """sum_t D_t over the iterations (see ``_steps``)."""
+    return np.sum(_steps(samples, delta, lamb, kind), axis=0)
+
+
+def _check_calls(report: Optional[list], case: TrainCase, theta0: np.ndarray, steps: Optional[list],
+                 inputs: str) -> Optional[Outcome]:
+    """What the replay sampler saw (untrusted, so only ever a reason to fail): every call with N, and
+    call t with theta_t = theta_0 + D_0 + ... + D_{t-1} (``steps``; None: not checked). A train that
+    samples with a stale theta, or another N, is invisible in theta_T since the samples are fixed."""
+    if report is None:
+        return None
+    sizes, thetas = report
+    for t, n in enumerate(sizes[:case.T]):
+        if np.asarray(n).size != 1 or int(np.asarray(n).reshape(())) != case.N:
+            return Outcome(False, f"Your train called sample(theta, env, N) with N = {format_value(n)} in iteration "
+                           f"{t}; expected N = {case.N} (train's own N).\nInput: {inputs}")
+    if steps is None:
+        return None
+    current = theta0.copy()
+    for t, step in enumerate(steps[:len(thetas)]):
+        seen = np.asarray(thetas[t], dtype=float)
+        tol = matrix_tolerance(current)
+        if seen.size != NUM_FEATURES or not tol.close(seen.reshape(-1, 1), current):
+            m = mistake("train_stale_theta")
+            return mismatch("train", inputs, current, seen, tol, m,
+                            detail=f"The theta your train gave sample in iteration {t} (the grader's sampler records "
+                                   f"it) should be theta_{t}, after the {t} update(s) before it.")
+        current = current + step
+    return None
+
+
+class _TrainRun:
+    """One call of the student's train per case, shared by the case's two checks."""
+
+    def __init__(self, case: TrainCase) -> None:
+        self.case = case
+        self.result: Any = None
+
+    def get(self, ctx: Context) -> Any:
+        if self.result is None:
+            c = self.case
+            self.result = ctx.call("train", *c.args(), seed=c.seed, patch={"sample": ReplaySpec(c.samples())},
+                                   timeout=SAMPLE_SECONDS)
+        return self.result
+
+
+def _train_value(run: _TrainRun, ctx: Context) -> tuple[Optional[tuple[np.ndarray, np.ndarray]], Optional[Outcome]]:
+    case = run.case
+    result = run.get(ctx)
+    inputs = case.describe()
+    if not result.ok:
+        return None, call_failure(result, "train", inputs)
+    value = result.value
+    if not (isinstance(value, list) and len(value) == 2):
+        return None, Outcome(False, f"Your train must return a pair (theta, returns); it returned "
+                             f"{format_value(value)}.\nInput: {inputs}")
+    try:
+        theta = np.asarray(value[0], dtype=float)
+        returns = np.asarray(value[1], dtype=float).ravel()
+    except (TypeError, ValueError):
+        return None, Outcome(False, f"Your train returned something that is not numbers.\nInput: {inputs}")
+    if theta.size != NUM_FEATURES:
+        return None, Outcome(False, f"Your train returned theta of shape {theta.shape}; expected ({NUM_FEATURES}, 1)."
+                             f"\nInput: {inputs}")
+    return (theta.reshape(NUM_FEATURES, 1), returns), None
+
+
+def _reported_calls(result: Any) -> Optional[list]:
+    """The replay sampler's report, [N of each call, theta of each call], if it reads as such (untrusted)."""
+    report = (getattr(result, "reports", None) or {}).get("sample")
+    if isinstance(report, list) and len(report) == 2 and all(isinstance(x, list) for x in report):
+        return report
+    return None
+
+
+def _own_updates(ctx: Context, case: TrainCase, samples: list) -> Optional[np.ndarray]:
+    """sum_t eta F^{-1} g with the student's own compute_fisher_matrix, compute_value_gradient and
+    compute_eta on each iteration's samples; None if one of them fails."""
+    lamb = 1e-3 if case.lamb is None else case.lamb
+    total = np.zeros((NUM_FEATURES, 1))
+    for grads, rewards in samples:
+        values = [ctx.call("compute_fisher_matrix", grads, lamb), ctx.call("compute_value_gradient", grads, rewards)]
+        if not all(v.ok for v in values):
+            return None
+        try:
+            F = np.asarray(values[0].value, dtype=float).reshape(NUM_FEATURES, NUM_FEATURES)
+            g = np.asarray(values[1].value, dtype=float).reshape(NUM_FEATURES, 1)
+            eta_result = ctx.call("compute_eta", case.delta, F, g)
+            eta = float(np.asarray(eta_result.value, dtype=float).reshape(())) if eta_result.ok else None
+            if eta is None:
+                return None
+            total += eta * np.linalg.solve(F, g)
+        except (TypeError, ValueError, np.linalg.LinAlgError):
+            return None
+    return total
+
+
+def _check_train_update(run: _TrainRun) -> Callable[[Context], Outcome]:
+    def run_check(ctx: Context) -> Outcome:
+        case = run.case
+        value, failure = _train_value(run, ctx)
+        if failure is not None:
+            return failure
+        assert value is not None
+        theta, _ = value
+        inputs = case.describe()
+        theta0 = np.random.RandomState(case.seed).rand(NUM_FEATURES, 1)
+        samples = case.samples()
+        lamb = 1e-3 if case.lamb is None else case.lamb
+        steps = _steps(samples, case.delta, lamb)
+        expected = np.sum(steps, axis=0)
+        got = theta - theta0
+        tol = matrix_tolerance(expected)
+        report = _reported_calls(run.get(ctx))
+        if tol.close(got, expected):
+            return _check_calls(report, case, theta0, steps, inputs) or Outcome(True)
+        detail = ("theta_T - theta_0 is the sum of the T updates eta F^{-1} g, each computed from the trajectories "
+                  "sample gave in that iteration (theta_0 = np.random.rand(100, 1) after the seed).")
+        if report is not None and len(report[0]) == 0:
+            m = mistake("train_inlined_sample")
+            return mismatch("train", inputs, expected, got, tol, m, detail=detail + " Your train never called "
+                            "sample: it must get each iteration's trajectories from sample(theta, env, N).")
+        if report is not None and report[1]:
+            first = np.asarray(report[1][0], dtype=float)
+            if first.size == NUM_FEATURES and not np.allclose(first.reshape(-1, 1), theta0, rtol=1e-12, atol=0):
+                detail += (" The first theta your train gave sample is not np.random.rand(100, 1) (drawn first, right "
+                           "after the seed): start from theta = np.random.rand(100, 1).")
+        candidates = [(mistake("train_without_eta"), _updates(samples, case.delta, lamb, "no_eta")),
+                      (mistake("train_plain_gradient"), _updates(samples, case.delta, lamb, "plain"))]
+        if case.lamb is not None and case.lamb != 1e-3:
+            candidates.insert(0, (mistake("train_ignores_lamb"), _updates(samples, case.delta, 1e-3)))
+        found = diagnose(got, candidates, tol)
+        if found is None:
+            own = _own_updates(ctx, case, samples)
+            if own is not None and tol.close(got, own):
+                return _check_calls(report, case, theta0, None, inputs) or Outcome(
+                    True, "Your train's updates are right for your own compute_fisher_matrix, compute_value_gradient "
+                          "and compute_eta (graded in their own parts).")
+        return mismatch("train", inputs, expected, got, tol, found, detail=detail)
+
+    return run_check
+
+
+def _check_train_returns(run: _TrainRun) -> Callable[[Context], Outcome]:
+    def run_check(ctx: Context) -> Outcome:
+        case = run.case
+        value, failure = _train_value(run, ctx)
+        if failure is not None:
+            return failure
+        assert value is not None
+        _, returns = value
+        expected = np.array([np.mean([np.sum(r) for r in rewards]) for _, rewards in case.samples()])
+        tol = Tolerance(rtol=1e-5, atol=1e-8)
+        if returns.shape == expected.shape and tol.close(returns, expected):
+            return Outcome(True)
+        return mismatch("train", case.describe(), expected, returns, tol,
+                        detail="The second value train returns lists, for each iteration t, the mean total reward of "
+                               "the N trajectories sampled with theta_t.")
+
+    return run_check
+
+
+def _train_checks(seeds: Seeds) -> list[Check]:
+    p = Seeds.public
+    rng = np.random.default_rng(seeds.hidden("train"))
+    cases = [
+        ("N = 3, T = 2, delta = 0.02, lamb not given (1e-3)",
+         TrainCase(3, 2, 0.02, None, p("train/default") % 2**32, p("train/default/data") % 2**32)),
+        ("N = 4, T = 3, delta = 0.01, lamb = 0.5",
+         TrainCase(4, 3, 0.01, 0.5, p("train/lamb") % 2**32, p("train/lamb/data") % 2**32)),
+        ("hidden case: N = 3, T = 3",
+         TrainCase(3, 3, float(rng.uniform(0.005, 0.05)), float(rng.uniform(0.05, 1.0)), int(rng.integers(2**32)),
+                   int(rng.integers(2**32)), hidden=True)),
+    ]
+    checks = []
+    for name, case in cases:
+        run = _TrainRun(case)
+        kind = "hidden" if case.hidden else "random"
+        checks.append(Check("train", f"{name}: theta after T updates", _check_train_update(run), kind=kind))
+        checks.append(Check("train", f"{name}: the mean return of each iteration", _check_train_returns(run),
+                            kind=kind, weight=0.5))
+    return checks
+
+
+def build(seeds: Seeds) -> list[Check]:
+    """The checks of ``sample`` and ``train`` (public and hidden cases)."""
+    return _sample_checks(seeds) + _train_checks(seeds)
