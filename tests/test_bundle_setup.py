@@ -22,10 +22,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cartpole_submissions import submission_files
 from submissions import build
 from submissions.correct import DIFFERENT
 from test_bundle_root import _delete_user, _extract, _honest_files
 
+from autograder import registry
 from autograder.bundle import build_bundle, bundle_limits
 from autograder.environment import student_environment
 from autograder.grade import grade
@@ -51,15 +53,17 @@ def _system_site_listing() -> dict[str, float]:
     return listing
 
 
-@pytest.fixture(scope="module")
-def installed():
+def _install(assignment: str):
+    """Build ``assignment``'s bundle, run its setup.sh as root against the system Python; yield
+    (root, env, bundle, setup's output, the system site listing before)."""
     if not SYSTEM_PYTHON.is_file():
         pytest.fail(f"{SYSTEM_PYTHON} is missing (CI runs on Debian 12, which has it)")
     user = f"npg-setup-{uuid.uuid4().hex[:12]}"
     base = Path(tempfile.mkdtemp(prefix="npg-setup-test-"))
     os.chmod(base, 0o755)
     try:
-        bundle = build_bundle(base / "autograder.zip", limits=bundle_limits(2.0, 20.0), sandbox_user=user)
+        bundle = build_bundle(base / "autograder.zip", limits=bundle_limits(2.0, 20.0), sandbox_user=user,
+                              suite=assignment)
         root = base / "autograder"
         (root / "source").mkdir(parents=True)
         os.chmod(root, 0o755)
@@ -78,6 +82,16 @@ def installed():
     finally:
         shutil.rmtree(base, ignore_errors=True)
         _delete_user(user)
+
+
+@pytest.fixture(scope="module")
+def installed():
+    yield from _install("npg")
+
+
+@pytest.fixture(scope="module")
+def installed_cartpole():
+    yield from _install("cartpole")
 
 
 def test_setup_installs_the_lock_into_a_venv_and_leaves_the_system_python_alone(installed):
@@ -144,3 +158,28 @@ def test_the_bundle_grades_with_the_venv_and_the_declared_environment(installed)
     text = json.dumps(outside["tests"]) + outside["output"]
     assert "pandas is not available on the grading server; use numpy" in text
     assert "Traceback" not in text and "ModuleNotFoundError" not in text
+
+
+def test_the_cartpole_bundle_installs_its_environment_and_grades_like_autograder_grade(installed_cartpole):
+    """The CartPole bundle installs its own lock (scikit-learn, gymnasium) and grades the reference
+    100/100 and a mistake (per-step Fisher averaging) below, each equal to ``autograder grade``."""
+    root, env, bundle, output, before = installed_cartpole
+    assert _system_site_listing() == before, "setup.sh changed the system Python's packages"
+    venv_python = root / "venv" / "bin" / "python"
+    freeze = subprocess.run([str(venv_python), "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
+                            check=True).stdout.lower()
+    for name, pinned in student_environment(registry.get("cartpole").manifest_path).packages:
+        assert f"{name.lower()}=={pinned}" in freeze, (name, pinned)
+    for fixtures, full in (((), True), (("fisher_per_step",), False)):
+        files = submission_files(fixtures)
+        on_gradescope = _run_bundle(root, env, files=files)
+        folder = root.parent / ("cp-" + "-".join(fixtures or ("reference",)))
+        folder.mkdir()
+        for name, text in files.items():
+            (folder / name).write_text(text)
+        _, local = grade(folder, secret_file=bundle.secret_file, identity="7", assignment="cartpole")
+        assert abs(on_gradescope["score"] - local["score"]) < 1e-6, on_gradescope["output"]
+        if full:
+            assert abs(on_gradescope["score"] - 100.0) < 1e-6, on_gradescope["output"]
+        else:
+            assert on_gradescope["score"] < 100.0 - 1.0
