@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--canvas-key", choices=("sid", "email"), default="sid",
                         help="how canvas.csv identifies students: SIS User ID = sid (default), SIS Login ID = email")
     parser.add_argument("--canvas-assignment", metavar="COLUMN", default=None,
-                        help="the assignment's column in Canvas, as Canvas exports it, e.g. 'NPG homework (1234)'; default: the assignment's title")
+                        help="the assignment's column in Canvas, as Canvas exports it, e.g. 'NPG homework (1234)' "
+                             "(default: the assignment's title)")
     parser.add_argument("--no-similarity", dest="similarity", action="store_false",
                         help="skip the code-similarity report (similarity.html)")
     late = parser.add_argument_group("lateness (from each submission's created_at in a Gradescope export)")
