@@ -7,6 +7,7 @@ the suite's catalogue of known mistakes -- the mistake, with what to fix.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -36,6 +37,24 @@ class Mistake:
 _FORMAT_CACHE: dict[tuple, str] = {}
 _FORMAT_CACHE_SIZE = 4096
 _FORMAT_CACHE_ENTRIES = 20_000
+
+
+def matrix_tolerance(expected: np.ndarray) -> Tolerance:
+    """rtol 1e-5 and atol 1e-6 of the largest entry (at least 1e-8) for a matrix (a Fisher matrix, a score).
+
+    An entry of F is a sum of products of O(|F|max) terms: in single precision its error is a few
+    float32 ulps (eps = 6e-8) of |F|max, whatever the entry's own size (a correct float32 submission
+    failed the former atol 1e-8 on entries near 0 in about 1 hidden case in 150). The catalogued
+    mistakes change F by a factor or a whole term, far outside this.
+    """
+    return Tolerance(rtol=1e-5, atol=max(1e-8, 1e-6 * float(np.abs(expected).max(initial=0.0))))
+
+
+def array_literal(x: np.ndarray) -> str:
+    """``np.array([...])`` that rebuilds ``x`` exactly (Python's shortest round-trip repr of each
+    number), on one line whatever its rank."""
+    text = repr(np.asarray(x).tolist())
+    return "np.array(" + re.sub(r"\b(inf|nan)\b", r"np.\1", text) + ")"
 
 
 def format_value(x: Any, max_items: int = 12) -> str:

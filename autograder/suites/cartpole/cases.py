@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..npg.cases import array_literal  # noqa: F401  (re-exported: the snippets' literal arrays)
+from ...engine.compare import array_literal  # noqa: F401  (re-exported: the snippets' literal arrays)
 from . import grading_env
 
 MAX_STEPS = 200  # the assignment's cap on a trajectory's length

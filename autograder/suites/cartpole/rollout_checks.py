@@ -25,10 +25,9 @@ import numpy as np
 
 from solutions.cartpole import utils as ref
 
-from ...engine.compare import Tolerance, call_failure, diagnose, format_value, mismatch
+from ...engine.compare import Tolerance, call_failure, diagnose, format_value, matrix_tolerance, mismatch
 from ...engine.stats import g_test
 from ...engine.suite import Check, Context, Outcome, Seeds
-from ..npg.fisher_checks import matrix_tolerance
 from . import grading_env
 from .cases import MAX_STEPS, NUM_FEATURES, EnvSpec, FeaturesSpec, ReplaySpec, Trajectories
 from .features import extract_features

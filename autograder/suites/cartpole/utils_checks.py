@@ -26,9 +26,8 @@ import numpy as np
 
 from solutions.cartpole import utils as ref
 
-from ...engine.compare import expect_close, format_value
+from ...engine.compare import expect_close, format_value, matrix_tolerance
 from ...engine.suite import Check, Context, Outcome, Seeds
-from ..npg.fisher_checks import matrix_tolerance
 from .cases import NUM_FEATURES, Trajectories, array_literal, random_lengths
 from .features import extract_features
 from .mistakes import mistake

@@ -7,7 +7,6 @@ cases describe themselves by kind and shape, never by seed.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from solutions.mdp import LogLinearPolicy, TabularMDP, discounted_state_distribution, example_mdp, random_mdp
 
+from ...engine.compare import array_literal
 from ...engine.stats import REACHABLE
 
 
@@ -68,13 +68,6 @@ class MDPCase:
 
 
 EXAMPLE_SNIPPET = "mdp, policy = example_mdp()\n"
-
-
-def array_literal(x: np.ndarray) -> str:
-    """``np.array([...])`` that rebuilds ``x`` exactly (Python's shortest round-trip repr of each
-    number), on one line whatever its rank."""
-    text = repr(np.asarray(x).tolist())
-    return "np.array(" + re.sub(r"\b(inf|nan)\b", r"np.\1", text) + ")"
 
 
 def literal_snippet(build: Callable[[], tuple], call: str, theta_name: str = "theta") -> str:

@@ -10,7 +10,7 @@ from solutions import fisher as ref
 from solutions.mdp import discounted_state_distribution
 from solutions.npg import sample_state_actions
 
-from ...engine.compare import Tolerance, expect_close, format_value
+from ...engine.compare import Tolerance, expect_close, format_value, matrix_tolerance
 from ...engine.memo import RememberedModule, remember
 from ...engine.suite import Check, Context, Outcome, Seeds
 from . import cases
@@ -26,17 +26,6 @@ SCORE_TOL = Tolerance(rtol=1e-5, atol=1e-6)
 # submissions; hidden cases differ in each): engine.memo.
 ref = RememberedModule(ref)
 discounted_state_distribution = remember(discounted_state_distribution)
-
-
-def matrix_tolerance(expected: np.ndarray) -> Tolerance:
-    """rtol 1e-5 and atol 1e-6 of the largest entry (at least 1e-8) for a Fisher matrix.
-
-    An entry of F is a sum of products of O(|F|max) terms: in single precision its error is a few
-    float32 ulps (eps = 6e-8) of |F|max, whatever the entry's own size (a correct float32 submission
-    failed the former atol 1e-8 on entries near 0 in about 1 hidden case in 150). The catalogued
-    mistakes change F by a factor or a whole term, far outside this.
-    """
-    return Tolerance(rtol=1e-5, atol=max(1e-8, 1e-6 * float(np.abs(expected).max(initial=0.0))))
 
 
 def _score_mistakes(policy: Any, theta: np.ndarray) -> list:
