@@ -265,7 +265,7 @@ def _check_action_distribution(case: SampleCase) -> Callable[[Context], Outcome]
         counts = np.bincount(np.concatenate([np.asarray(a) for a in rollouts.actions]), minlength=A).astype(float)
         test = g_test(counts, pi)
         if test.p_value >= FALSE_FAILURE:
-            return _check_scores(ctx, rollouts, case, theta, inputs)
+            return _same_draws(ctx, case, rollouts, inputs) or _check_scores(ctx, rollouts, case, theta, inputs)
         found = None
         if counts[int(np.argmax(pi))] == counts.sum():
             found = mistake("sample_greedy_action")
@@ -285,6 +285,27 @@ def _check_action_distribution(case: SampleCase) -> Callable[[Context], Outcome]
         return Outcome(False, "\n".join(lines), found.key if found else None)
 
     return run
+
+
+def _same_draws(ctx: Context, case: SampleCase, rollouts: Rollouts, inputs: str) -> Optional[Outcome]:
+    """A failure if sample, called again after ``np.random.seed(seed + 1)``, takes exactly the same actions.
+
+    Two honest runs of N * 200 draws under different seeds agree with probability at most
+    max(pi)^(N * 200) (< 1e-300 here): only a sampler that reseeds numpy itself repeats them."""
+    again = ctx.call("sample", case.theta(), case.env, case.N, seed=case.seed + 1, timeout=SAMPLE_SECONDS,
+                     patch=PRISTINE_FEATURES)
+    if not again.ok:
+        return _sample_failure(ctx, case, again, inputs)
+    second, failure = _as_rollouts(again.value, case, inputs)
+    if failure is not None:
+        return failure
+    assert second is not None
+    if second.actions != rollouts.actions:
+        return None
+    m = mistake("sample_reseeds")
+    return Outcome(False, f"Your sample took exactly the same {sum(map(len, rollouts.actions))} actions after "
+                   f"np.random.seed({case.seed}) and after np.random.seed({case.seed + 1}).\nInput: {inputs}\n"
+                   f"Likely mistake: {m.title}. {m.hint}", m.key)
 
 
 def _theta_for(state: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 
 from solutions.cartpole import utils as ref
 
-from ...engine.compare import expect_close, format_value
+from ...engine.compare import call_failure, expect_close, format_value
 from ...engine.suite import Check, Context, Outcome, Seeds
 from ..npg.fisher_checks import matrix_tolerance
 from .cases import NUM_FEATURES, StandInSpec, Trajectories, array_literal, random_lengths
@@ -417,6 +417,29 @@ def _fisher_like_case(seed: int, d: int, samples: int, lamb: float, delta: float
         f"v_grad = rng.standard_normal(({d}, 1))"]))
 
 
+def _eta_zero_gradient(ctx: Context) -> Outcome:
+    """compute_eta(0.01, diag(0.5, 4), 0): g^T F^{-1} g = 0, so only the guard keeps eta finite. Any guard
+    eps > 0 passes (eta = sqrt(0.01 / eps) > 0 and finite); the value cases keep g^T F^{-1} g >= 1."""
+    inputs = "delta = 0.01, fisher = [[0.5, 0], [0, 4]], v_grad = [[0], [0]] (g^T F^-1 g = 0)"
+    result = ctx.call("compute_eta", 0.01, np.diag([0.5, 4.0]), np.zeros((2, 1)))
+    m = mistake("eta_no_guard")
+    hint = f"\nInput: {inputs}\nLikely mistake: {m.title}. {m.hint}"
+    if not result.ok:
+        if result.kind == "exception" and "ZeroDivision" in (result.error or ""):
+            return Outcome(False, "Your compute_eta divided by zero." + hint, m.key)
+        return call_failure(result, "compute_eta", inputs, reproduce="delta = 0.01\nfisher = np.diag([0.5, 4.0])\n"
+                            "v_grad = np.zeros((2, 1))\ncompute_eta(delta, fisher, v_grad)")
+    try:
+        eta = float(np.asarray(result.value, dtype=float).reshape(()))
+    except (TypeError, ValueError, OverflowError):
+        return Outcome(False, f"Your compute_eta returned {format_value(result.value)}; expected a number or a "
+                       f"1 x 1 array.\nInput: {inputs}")
+    if np.isfinite(eta) and eta > 0:
+        return Outcome(True)
+    return Outcome(False, f"Your compute_eta returned {eta!r} for v_grad = 0; expected a finite eta > 0 "
+                   "(sqrt(delta / 1e-6) = 100 with the handout's guard)." + hint, m.key)
+
+
 def _eta_checks(seeds: Seeds) -> list[Check]:
     part = "compute_eta"
     p = Seeds.public
@@ -432,6 +455,8 @@ def _eta_checks(seeds: Seeds) -> list[Check]:
         Check(part, "d = 100 as in CartPole, lamb = 0.001", _value_check(part, _fisher_like_case(
             p("eta/100") % 2**32, NUM_FEATURES, 30, 1e-3, 0.01, False), _eta_mistakes), kind="random"),
     ]
+    checks.append(Check(part, "v_grad = 0: eta is finite (the guard in the denominator)", _eta_zero_gradient,
+                        kind="edge"))
     for i, (d, n, lamb) in enumerate(((7, 4, 0.05), (NUM_FEATURES, 40, 1e-3))):
         rng = np.random.default_rng(seeds.hidden(f"eta/{i}"))
         delta = float(rng.uniform(0.005, 0.1))
