@@ -21,6 +21,7 @@ wrong util costs points in its own part only (docs/cartpole-design.md). The samp
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -386,6 +387,11 @@ class TrainCase:
         iteration got: theta_0 = np.random.rand(100, 1) after the seed, sample(theta_t, env, N) each time
         (or sample(thetas[t], ...) when the student's train passed those thetas)."""
         lamb = self.lamb_used() if lamb is None else lamb
+        if thetas is None:
+            return _chain(self, lamb, kind)
+        return self._chain(lamb, kind, thetas)
+
+    def _chain(self, lamb: float, kind: str, thetas: Optional[list]) -> tuple[list[np.ndarray], list]:
         theta = np.random.RandomState(self.seed).rand(NUM_FEATURES, 1)
         path, served = [theta], []
         for t, pool in enumerate(self.pools()):
@@ -406,6 +412,12 @@ class TrainCase:
                 "and compute_fisher_matrix, compute_value_gradient and compute_eta give the reference's values for "
                 "the inputs a correct train passes them")
         return ("a hidden case: " if self.hidden else f"np.random.seed({self.seed}); ") + what
+
+
+@functools.lru_cache(maxsize=64)
+def _chain(case: TrainCase, lamb: float, kind: str) -> tuple[list[np.ndarray], list[tuple[list, list]]]:
+    """``case.chain(lamb, kind)``, computed once per grade (each train check asks for it several times)."""
+    return case._chain(lamb, kind, None)
 
 
 def _update(grads: list, rewards: list, delta: float, lamb: float, kind: str = "reference") -> np.ndarray:
