@@ -31,7 +31,7 @@ ENV_VAR = "AUTOGRADER_ASSIGNMENTS"
 SUITES_PACKAGE = "autograder.suites"
 
 __all__ = ["Assignment", "PartSpec", "assignments", "get", "detect", "resolve", "default", "selected",
-           "load_assignment", "handout_folder"]
+           "load_assignment", "handout_folder", "file_names"]
 
 
 @dataclass(frozen=True)
@@ -321,6 +321,26 @@ def detect(file_names: Iterable[str]) -> Assignment:
     which = "several assignments" if fits else "no assignment"
     shown = ", ".join(sorted(names)[:8]) or "no files"
     raise UserError(f"the input ({shown}) fits {which}; say which with one of: {choices or 'none registered'}")
+
+
+def file_names(paths: Iterable[Path], limit: int = 100_000) -> list[str]:
+    """The names of the files in ``paths`` (files, folders walked, zips' members), for ``detect``;
+    at most ``limit`` (nothing is read but the listings)."""
+    import zipfile
+
+    names: list[str] = []
+    for path in map(Path, paths):
+        if path.is_file() and path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                names += [Path(n).name for n in archive.namelist()[:limit]]
+        elif path.is_dir():
+            for _, _, files in os.walk(path):
+                names += files
+                if len(names) > limit:
+                    break
+        else:
+            names.append(path.name)
+    return names[:limit]
 
 
 def default() -> Assignment:

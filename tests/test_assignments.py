@@ -341,3 +341,14 @@ def test_batch_grades_a_class_of_the_tiny_assignment(tiny: Path, tmp_path: Path)
     summary = run_batch(tmp_path / "class", tmp_path / "out", 1, secret=b"tiny secret", progress=None)
     assert [p.name for p in summary.parts] == ["horner", "sum_of_squares"]
     assert {r.entry.id: r.total for r in summary.rows} == {"ada": pytest.approx(10.0), "bob": pytest.approx(4.0)}
+
+
+def test_grade_says_which_assignments_fit_when_the_input_fits_none(
+        tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    reference_submission(tiny, tmp_path / "odd", name="solution.py")
+    assert main(["grade", str(tmp_path / "odd")]) == 2
+    err = capsys.readouterr().err
+    assert "fits no assignment; say which with one of: --assignment cartpole" in err
+    assert "--assignment npg" in err and "--assignment tiny" in err
+    assert main(["grade", str(reference_submission(tiny, tmp_path / "ok")), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["score"] == pytest.approx(10.0)

@@ -149,20 +149,20 @@ def test_html_escapes_diffs():
 
 @pytest.mark.slow  # each refused call still spends ~5-7 s of audit setup before it checks its input (27 s here)
 def test_cli_rejects_bad_input(tmp_path, capsys):
-    assert main(["audit", "--extra", str(tmp_path / "missing"), "-o", str(tmp_path / "r")]) == 2
+    assert main(["audit", "--assignment", "npg", "--extra", str(tmp_path / "missing"), "-o", str(tmp_path / "r")]) == 2
     assert "--extra needs a folder" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
-    assert main(["audit", "--extra", str(tmp_path / "empty"), "-o", str(tmp_path / "r")]) == 2
+    assert main(["audit", "--assignment", "npg", "--extra", str(tmp_path / "empty"), "-o", str(tmp_path / "r")]) == 2
     assert "no submissions found" in capsys.readouterr().err
-    assert main(["audit", "--function", "no_such_function", "-o", str(tmp_path / "r")]) == 2
+    assert main(["audit", "--assignment", "npg", "--function", "no_such_function", "-o", str(tmp_path / "r")]) == 2
     assert "no mutants for function" in capsys.readouterr().err
     (tmp_path / "file").write_text("x")
-    assert main(["audit", "--function", "kl_gaussian", "-o", str(tmp_path / "file")]) == 2
+    assert main(["audit", "--assignment", "npg", "--function", "kl_gaussian", "-o", str(tmp_path / "file")]) == 2
     assert "is a file" in capsys.readouterr().err
 
 
 def test_cli_lists_mutants(capsys):
-    assert main(["audit", "--list", "--function", "kl_gaussian", "--operator", "constant"]) == 0
+    assert main(["audit", "--assignment", "npg", "--list", "--function", "kl_gaussian", "--operator", "constant"]) == 0
     out = capsys.readouterr().out
     assert "2.0 -> 1.0" in out and out.strip().endswith("mutants")
 
@@ -240,9 +240,9 @@ def test_fail_under_gates_each_family(monkeypatch, tmp_path, capsys):
     import autograder.audit as audit
 
     monkeypatch.setattr(audit, "run_audit", lambda *a, **k: _two_family_report())
-    assert main(["audit", "-o", str(tmp_path / "r"), "--fail-under", "0.95"]) == 1
+    assert main(["audit", "--assignment", "npg", "-o", str(tmp_path / "r"), "--fail-under", "0.95"]) == 1
     assert "below 0.95 for the student operators" in capsys.readouterr().err
-    assert main(["audit", "-o", str(tmp_path / "r"), "--fail-under", "0.0"]) == 0
+    assert main(["audit", "--assignment", "npg", "-o", str(tmp_path / "r"), "--fail-under", "0.0"]) == 0
 
 
 @pytest.mark.slow

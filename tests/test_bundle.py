@@ -140,10 +140,11 @@ def test_bad_options_are_user_errors(tmp_path, kwargs, message):
 
 def test_cli_writes_bundle_and_explains_the_secret(tmp_path, capsys):
     out = tmp_path / "autograder.zip"
-    assert cli_main(["bundle", "-o", str(out), "--call-seconds", "5"]) == 0
+    assert cli_main(["bundle", "-o", str(out), "--call-seconds", "5", "--assignment", "npg"]) == 0
     text = capsys.readouterr().out
     assert out.is_file() and f"{out}.secret" in text and "--secret-file" in text
-    assert cli_main(["bundle", "-o", str(out)]) == 2  # the secret exists: a clear error, no traceback
+    # the secret exists: a clear error, no traceback
+    assert cli_main(["bundle", "-o", str(out), "--assignment", "npg"]) == 2
     assert "already exists" in capsys.readouterr().err
 
 

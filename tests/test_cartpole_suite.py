@@ -151,7 +151,7 @@ def test_public_snippets_rebuild_the_inputs():
 # ---------------------------------------------------------------------------------------------
 # Submissions: the reference and the harmless variants get full marks, every mistake is named.
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("identity", ["sub-1", "sub-2"])
+@pytest.mark.parametrize("identity", ["sub-1", pytest.param("sub-2", marks=pytest.mark.slow)])
 def test_the_reference_gets_full_marks(identity):
     graded = grade_in_process(submission_files(), identity)
     failed = [r.check.name for r in graded["report"].results if not r.outcome.passed]
@@ -159,7 +159,7 @@ def test_the_reference_gets_full_marks(identity):
     assert graded["report"].score == pytest.approx(100.0, abs=1e-9)
 
 
-@pytest.mark.parametrize("identity", ["h-1", "h-2"])
+@pytest.mark.parametrize("identity", ["h-1", pytest.param("h-2", marks=pytest.mark.slow)])
 def test_harmless_variants_get_full_marks(identity):
     # the five harmless variants touch five different functions: one submission holds them all
     graded = grade_in_process(submission_files(HARMLESS), identity)
@@ -297,3 +297,33 @@ def test_readme_handout_claims():
 
     assert [s.name for s in SAMPLES][0] == "correct" and len(SAMPLES) == 6
     assert "the reference and five classic mistakes" in section
+
+
+def test_public_checks_read_a_1x1_eta_as_the_grader_does(tmp_path):
+    # the harmless eta_inv_array (eta as a 1 x 1 array) passes the handout's check.py as it passes the grader
+    import shutil
+
+    handout = Path(__file__).resolve().parent.parent / "assignments" / "cartpole"
+    for name in ("check.py", "public_cases.json"):
+        shutil.copy(handout / name, tmp_path / name)
+    for name, text in submission_files(["eta_inv_array"]).items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    out = subprocess.run([sys.executable, "check.py", "compute_eta"], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0 and "compute_eta: 2/2 public cases passed [ok]" in out.stdout, out.stdout
+
+
+@pytest.mark.parametrize("change, key", [
+    (("grads, rewards = sample(theta, env, N)", "grads, rewards = sample(theta_start, env, N)"), "train_stale_theta"),
+    (("grads, rewards = sample(theta, env, N)", "grads, rewards = sample(theta, env, 10)"), None),
+])
+def test_train_sampling_with_a_stale_theta_or_another_n_fails(change, key):
+    # the grader's samples depend on the theta and N sample gets, so theta_T shows both (issue 13)
+    files = submission_files()
+    files["train.py"] = files["train.py"].replace(*change).replace(
+        "    env.reset(seed=ENV_SEED)\n", "    env.reset(seed=ENV_SEED)\n    theta_start = theta.copy()\n")
+    graded = grade_in_process(files, "stale", parts={"train"})
+    failed = [r for r in graded["report"].results if not r.outcome.passed]
+    assert failed and all(r.check.name.endswith("theta after T updates") for r in failed)
+    assert all(r.outcome.mistake == key for r in failed)
+    if key is None:
+        assert "with N = 10" in failed[0].outcome.message

@@ -72,7 +72,8 @@ def test_demo_and_grade_run_from_any_folder(installed):
 
 def test_bundle_batch_and_audit_run_from_any_folder(installed):
     bin_dir, env, work = installed
-    _run([str(bin_dir / "autograder"), "bundle", "-o", str(work / "autograder.zip")], work, env)
+    # two assignments are registered (npg and cartpole): bundle and audit need --assignment
+    _run([str(bin_dir / "autograder"), "bundle", "--assignment", "npg", "-o", str(work / "autograder.zip")], work, env)
     with zipfile.ZipFile(work / "autograder.zip") as bundle:
         assert {"setup.sh", "run_autograder"} <= set(bundle.namelist())
     assert (work / "autograder.zip.secret").is_file()
@@ -86,8 +87,8 @@ def test_bundle_batch_and_audit_run_from_any_folder(installed):
     assert abs(float(rows["alice"]["total"]) - 100.0) < 1e-6
     assert float(rows["bob"]["total"]) < 100.0 - 1.0
 
-    out = _run([str(bin_dir / "autograder"), "audit", "--function", "kl_bernoulli", "-j", "1", "-o",
-                str(work / "report")], work, env).stdout
+    out = _run([str(bin_dir / "autograder"), "audit", "--assignment", "npg", "--function", "kl_bernoulli", "-j", "1",
+                "-o", str(work / "report")], work, env).stdout
     assert "Mutation score" in out
     audit = json.loads((work / "report" / "audit.json").read_text())
     assert audit["mutants"], "the audit found no mutant of kl_bernoulli"

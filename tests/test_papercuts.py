@@ -67,8 +67,8 @@ def test_check_of_a_missing_folder_says_so(capsys: pytest.CaptureFixture, tmp_pa
 
 @pytest.mark.slow
 def test_audit_prints_progress_lines_when_not_on_a_terminal(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "autograder", "audit", "--function", "kl_bernoulli", "--operator",
-                           "constant", "-j", "1", "-o", str(tmp_path / "report")],
+    proc = subprocess.run([sys.executable, "-m", "autograder", "audit", "--assignment", "npg", "--function",
+                           "kl_bernoulli", "--operator", "constant", "-j", "1", "-o", str(tmp_path / "report")],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "graded 4/4" in proc.stderr  # stderr is a pipe here, as in CI logs

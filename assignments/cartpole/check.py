@@ -167,6 +167,8 @@ def _compare_allclose(case: dict, expected: Any, got: Any, args: list) -> tuple[
     arr, problem = _as_array(got, f"an array of shape {exp.shape}")
     if arr is None:
         return False, problem
+    if exp.shape == () and arr.size == 1:  # a number returned as a 1 x 1 array is that number (as the grader reads it)
+        arr = arr.reshape(())
     return _close(exp, arr, case["rtol"], case["atol"])
 
 

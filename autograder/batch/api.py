@@ -17,9 +17,8 @@ import fcntl
 import os
 import stat
 import time
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Optional, TextIO, Union
 
 from ..engine.isolation import detect_isolation
@@ -180,21 +179,13 @@ def _assignment_of(name: Optional[str], input_path: Path) -> Any:
     """``--assignment NAME``, else the only registered assignment, else the one the file names
     in INPUT (a folder, or an export zip's members) fit (``registry.detect``); when no name fits
     any assignment, ``registry.default()`` (every entry is then not gradable, and says why)."""
-    from ..registry import assignments, default, detect, get
+    from ..registry import assignments, default, detect, file_names, get
 
     if name:
         return get(name)
     if len(assignments()) == 1:
         return next(iter(assignments().values()))
-    names: list[str] = []
-    if input_path.is_file() and zipfile.is_zipfile(input_path):
-        with zipfile.ZipFile(input_path) as archive:
-            names = [PurePosixPath(n).name for n in archive.namelist()[:100_000]]
-    elif input_path.is_dir():
-        for _, _, files in os.walk(input_path):
-            names += files
-            if len(names) > 100_000:
-                break
+    names = file_names([input_path])
     try:
         return detect(names)
     except UserError:

@@ -60,11 +60,12 @@ def student_source(text: str) -> str:
 
 
 def materialise(sample: Sample, dest: Path) -> Path:
-    """Write ``sample`` into the folder ``dest`` (created) and return the path to grade."""
+    """Write ``sample`` into the folder ``dest`` (created) and return the path to grade (a sample
+    without an assignment is of ``registry.default()``'s)."""
     from ..registry import default, get
 
     dest.mkdir(parents=True, exist_ok=True)
-    assignment = get(sample.assignment) if sample.assignment else default()  # a Python API call: see default()
+    assignment = get(sample.assignment) if sample.assignment else default()
     ref = assignment.folder
     if sample.notebook:
         notebook = ref / str((assignment.raw.get("notebook") or {}).get("solution"))

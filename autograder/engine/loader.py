@@ -108,9 +108,9 @@ def refuse_link(path: Path) -> None:
 def load_submission(paths: Union[str, Path, Sequence[Union[str, Path]]], assignment: Optional[Any] = None
                     ) -> Submission:
     """Load a submission of ``assignment`` (an ``autograder.registry.Assignment``; default: the
-    one its file names fit, see ``registry.detect``) from a folder, one or more .py files, a
-    notebook, or a .zip. The assignment's given files are replaced by the grader's copies, its
-    accepted file-name aliases recorded (``Submission.aliases``).
+    one its file names fit, see ``registry.detect``, else ``registry.default()``) from a folder,
+    one or more .py files, a notebook, or a .zip. The assignment's given files are replaced by the
+    grader's copies, its accepted file-name aliases recorded (``Submission.aliases``).
 
     Raises UserError (with what to do) when nothing gradable is found or the input is unsafe.
     """
@@ -135,9 +135,12 @@ def load_submission(paths: Union[str, Path, Sequence[Union[str, Path]]], assignm
                 raise UserError(f"{p}: expected .py or .ipynb files (or a single folder or .zip)")
             entries[p.name] = _read_limited(p)
     if assignment is None:
-        from ..registry import detect
+        from ..registry import default, detect
 
-        assignment = detect(entries)
+        try:
+            assignment = detect(entries)
+        except UserError:  # no assignment's file names (or several's): ``check_expected_files`` of the
+            assignment = default()  # reference package's own says what is expected
     return _build(source, entries, assignment)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 HELP = "grade one submission and write Gradescope results.json"
 
@@ -27,12 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..engine.results import terminal_report
     from ..environment import report_differences
-    from ..registry import get
+    from ..registry import assignments, detect, file_names, get
     from . import grade
 
-    report_differences(sys.stderr, get(args.assignment).manifest_path if args.assignment else None)
+    name = args.assignment
+    if name is None and len(assignments()) > 1:  # the input's file names decide, or the user must
+        name = detect(file_names(Path(p) for p in args.submission)).name
+    report_differences(sys.stderr, get(name).manifest_path if name else None)
     report, results = grade(args.submission, args.output, secret_file=args.secret_file, identity=args.identity,
-                            assignment=args.assignment)
+                            assignment=name)
     if args.json:
         json.dump(results, sys.stdout, indent=2)
         print()

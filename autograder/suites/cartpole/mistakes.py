@@ -98,6 +98,9 @@ _ENTRIES = [
      "theta <- theta + eta F^{-1} g with eta = compute_eta(delta, F, g): without eta the step ignores delta."),
     ("train_plain_gradient", "the update along g instead of F^{-1} g",
      "The natural gradient step is eta F^{-1} g (np.linalg.solve(F, g)), not eta g."),
+    ("train_stale_theta", "sample called with an old theta",
+     "Each iteration samples with the current theta: sample(theta, env, N) after the previous update, not with "
+     "theta_0 or a copy taken before the loop."),
     ("train_inlined_sample", "train does not call sample",
      "Get each iteration's trajectories from sample(theta, env, N): the grader replaces sample with its own "
      "trajectories to check each update of train exactly (an inlined rollout loop cannot be checked)."),

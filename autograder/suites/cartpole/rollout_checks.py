@@ -381,22 +381,23 @@ class TrainCase:
     def lamb_used(self) -> float:
         return 1e-3 if self.lamb is None else self.lamb
 
-    def chain(self, lamb: Optional[float] = None, kind: str = "reference",
-              thetas: Optional[list] = None) -> tuple[list[np.ndarray], list[tuple[list, list]]]:
+    def chain(self, lamb: Optional[float] = None, kind: str = "reference", thetas: Optional[list] = None,
+              sizes: Optional[list] = None) -> tuple[list[np.ndarray], list[tuple[list, list]]]:
         """theta_0 .. theta_T of a train doing ``kind`` updates (see :func:`_update`) and the samples each
         iteration got: theta_0 = np.random.rand(100, 1) after the seed, sample(theta_t, env, N) each time
-        (or sample(thetas[t], ...) when the student's train passed those thetas)."""
+        (or sample(thetas[t], env, sizes[t]) when the student's train passed those)."""
         lamb = self.lamb_used() if lamb is None else lamb
-        if thetas is None:
+        if thetas is None and sizes is None:
             return _chain(self, lamb, kind)
-        return self._chain(lamb, kind, thetas)
+        return self._chain(lamb, kind, thetas, sizes)
 
-    def _chain(self, lamb: float, kind: str, thetas: Optional[list]) -> tuple[list[np.ndarray], list]:
+    def _chain(self, lamb: float, kind: str, thetas: Optional[list], sizes: Optional[list] = None
+               ) -> tuple[list[np.ndarray], list]:
         theta = np.random.RandomState(self.seed).rand(NUM_FEATURES, 1)
         path, served = [theta], []
         for t, pool in enumerate(self.pools()):
             given = theta if thetas is None else thetas[t]
-            grads, rewards = grading_env.replay(pool, given, self.N, self.direction())
+            grads, rewards = grading_env.replay(pool, given, self.N if sizes is None else sizes[t], self.direction())
             served.append((grads, rewards))
             theta = theta + _update(grads, rewards, self.delta, lamb, kind)
             path.append(theta)
@@ -505,9 +506,10 @@ def _chain_detail(case: TrainCase, report: Optional[tuple[list[int], list[np.nda
     if not thetas:
         return " Your train never called sample: get each iteration's trajectories from sample(theta, env, N)."
     notes = []
-    if any(n != case.N for n in sizes):
-        notes.append(f"Your train called sample with N = {sizes} (one per call); pass N = {case.N} through: "
-                     "sample gives back exactly N trajectories.")
+    wrong = [(t, n) for t, n in enumerate(sizes) if n != case.N]
+    if wrong:
+        notes.append(f"Your train called sample(theta, env, N) with N = {wrong[0][1]} in iteration {wrong[0][0]}; "
+                     f"pass N = {case.N} through: sample gives back exactly N trajectories.")
     if len(thetas) != case.T:
         notes.append(f"Your train called sample {len(thetas)} times; expected T = {case.T} (once per iteration).")
     if not np.allclose(thetas[0], path[0], rtol=1e-12, atol=0):
@@ -543,6 +545,7 @@ def _check_train_update(run: _TrainRun) -> Callable[[Context], Outcome]:
                       (mistake("train_plain_gradient"), case.chain(kind="plain")[0][-1] - path[0])]
         if case.lamb is not None and case.lamb != 1e-3:
             candidates.insert(0, (mistake("train_ignores_lamb"), case.chain(lamb=1e-3)[0][-1] - path[0]))
+        candidates.append((mistake("train_stale_theta"), case.chain(thetas=[path[0]] * case.T)[0][-1] - path[0]))
         report = _reported_calls(run.get(ctx), case)
         if report is not None and not report[1]:
             candidates = [(mistake("train_inlined_sample"), got)]
@@ -568,11 +571,11 @@ def _check_train_returns(run: _TrainRun) -> Callable[[Context], Outcome]:
         tol = Tolerance(rtol=1e-5, atol=1e-8)
         if returns.shape == expected.shape and tol.close(returns, expected):
             return Outcome(True)
-        # Right for the trajectories sample actually gave (the thetas your train passed; its updates are
-        # the other check's): only when the report names T calls with N each and theta of 100 numbers.
+        # Right for the trajectories sample actually gave (the thetas and N your train passed; its updates
+        # are the other check's): only when the report names T calls, each with a theta of 100 numbers.
         report = _reported_calls(run.get(ctx), case)
-        if report is not None and len(report[1]) == case.T and all(n == case.N for n in report[0]):
-            own = _mean_returns(case.chain(thetas=report[1])[1])
+        if report is not None and len(report[1]) == case.T and all(n >= 1 for n in report[0]):
+            own = _mean_returns(case.chain(thetas=report[1], sizes=report[0])[1])
             if returns.shape == own.shape and tol.close(returns, own):
                 return Outcome(True, "Right for the trajectories sample gave your train (its updates are graded in "
                                      "the other check).")
