@@ -327,3 +327,11 @@ def test_train_sampling_with_a_stale_theta_or_another_n_fails(change, key):
     assert all(r.outcome.mistake == key for r in failed)
     if key is None:
         assert "with N = 10" in failed[0].outcome.message
+
+
+@pytest.mark.parametrize("identity", ["f32-1", "f32-2"])
+def test_a_float32_implementation_of_utils_gets_full_marks(identity):
+    # the tolerances' claim (utils_checks): single precision differs by a few float32 ulps, inside them
+    utils_parts = {p.name for p in cartpole.PARTS if p.module == "utils"}
+    graded = grade_in_process(submission_files(["float32_utils"]), identity, parts=utils_parts)
+    assert not [(r.check.name, r.outcome.message) for r in graded["report"].results if not r.outcome.passed]

@@ -8,8 +8,10 @@ section 1): multi-row logits for the softmax's axis, logits near +-1000, |A| = 3
 catalogued mistakes give.
 
 Tolerance: rtol 1e-5 and an atol of 1e-6 of the largest expected entry (``matrix_tolerance``, as
-the tabular suite): a correct float32 implementation differs by a few float32 ulps (6e-8) of the
-largest entry, every catalogued mistake by a factor or a whole term. ``compute_eta`` is graded
+the tabular suite; for the score, of the largest feature, since phi(s, a) - E[phi] cancels): a
+correct float32 implementation differs by a few float32 ulps (6e-8) of those, every catalogued
+mistake by a factor or a whole term (measured: a float32 version of every function passes the
+public cases and 30 ids of hidden cases). ``compute_eta`` is graded
 only where g^T F^{-1} g >= 1: there the guard written 1e-5 instead of 1e-6 changes eta by less
 than 4.5e-6 relative, inside rtol 1e-5, so it costs nothing (it is harmless on the assignment's
 own data, where g^T F^{-1} g is large); for a tiny g the guard dominates and the two differ.
@@ -56,7 +58,8 @@ def _value_check(part: str, case: Case, candidates: Callable[..., list]) -> Call
         args = case.make()
         expected = np.asarray(getattr(ref, part)(*args), dtype=float)
         call = f"{part}({', '.join(_ARG_NAMES[part][:len(args)])})"
-        tol = matrix_tolerance(expected)
+        # a score phi(s, a) - E[phi] cancels: its float32 error is relative to the features, not to itself
+        tol = matrix_tolerance(np.abs(args[1]) if part == "compute_log_softmax_grad" else expected)
         result = ctx.call(part, *args, patch=_stand_ins(part, args))
         return expect_close(
             result, expected, func=part, inputs=case.describe, tol=tol,
