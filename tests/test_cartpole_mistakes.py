@@ -125,6 +125,24 @@ def check_eta_fisher_not_inverse(m):
     assert relative_difference(m.compute_eta(0.01, fisher, g), compute_eta(0.01, fisher, g)) > 0.1
 
 
+def check_eta_no_guard(m):
+    with np.errstate(divide="ignore", invalid="ignore"):  # g = 0: 0.01 / 0 is inf without the guard
+        eta = np.asarray(m.compute_eta(0.01, np.diag([0.5, 4.0]), np.zeros((2, 1))), dtype=float)
+    assert not np.all(np.isfinite(eta))
+    assert np.isfinite(compute_eta(0.01, np.diag([0.5, 4.0]), np.zeros((2, 1))))  # the reference's guard
+
+
+def check_sample_reseeds(m):
+    theta = np.random.default_rng(3).normal(size=(NUM_FEATURES, 1))
+    runs = []
+    for seed in (1, 2):  # different seeds before the call: an honest sampler draws other actions
+        env = RecordingEnv([None], num_actions=3)
+        np.random.seed(seed)
+        m.sample(theta, env, 2)
+        runs.append(env.actions)
+    assert runs[0] == runs[1]
+
+
 def check_sample_post_step_score(m):
     env = RecordingEnv([30], num_actions=3)
     theta = np.random.default_rng(6).normal(size=(NUM_FEATURES, 1))
@@ -196,6 +214,8 @@ MISTAKES = {
     "value_gradient_no_horizon": check_value_gradient_no_horizon,
     "value_gradient_total_return": check_value_gradient_total_return,
     "eta_fisher_not_inverse": check_eta_fisher_not_inverse,
+    "eta_no_guard": check_eta_no_guard,
+    "sample_reseeds": check_sample_reseeds,
     "sample_post_step_score": check_sample_post_step_score,
     "sample_ignores_truncated": check_sample_ignores_truncated,
     "sample_greedy_action": check_sample_greedy_action,

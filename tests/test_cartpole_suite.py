@@ -30,6 +30,7 @@ HARMLESS = sorted(p.stem for p in (FIXTURES / "cartpole_harmless").glob("*.py"))
 PART_OF = {
     "action_distribution_wrong_axis": "compute_action_distribution",
     "eta_fisher_not_inverse": "compute_eta",
+    "eta_no_guard": "compute_eta",
     "fisher_per_step": "compute_fisher_matrix",
     "score_without_expectation": "compute_log_softmax_grad",
     "softmax_builtin_max": "compute_softmax",
@@ -97,11 +98,12 @@ def test_parts_and_points_come_from_the_manifest():
 
 @pytest.mark.parametrize("identity", ["a", "b", "c"])
 def test_graded_eta_cases_keep_the_guard_harmless(identity):
-    # g^T F^-1 g >= 1 in every graded compute_eta case (public and hidden), where the guard written
-    # 1e-5 changes eta by at most 4.5e-6 relative (inside rtol 1e-5): see utils_checks' docstring.
+    # g^T F^-1 g >= 1 in every compute_eta case graded by value (public and hidden), where the guard
+    # written 1e-5 changes eta by at most 4.5e-6 relative (inside rtol 1e-5): see utils_checks' docstring.
+    # The one v_grad = 0 case only asks for a finite eta (any guard > 0 passes, tested below).
     ctx = _Recorder()
     for check in utils_checks.build(Seeds(b"eta", identity)):
-        if check.part == "compute_eta":
+        if check.part == "compute_eta" and not check.name.startswith("v_grad = 0"):
             check.run(ctx)
     assert len(ctx.args) == 5
     for _delta, fisher, g in ctx.args:
@@ -315,7 +317,7 @@ def test_public_checks_read_a_1x1_eta_as_the_grader_does(tmp_path):
     (("grads, rewards = sample(theta, env, N)", "grads, rewards = sample(theta, env, 10)"), None),
 ])
 def test_train_sampling_with_a_stale_theta_or_another_n_fails(change, key):
-    # invisible in theta_T (the grader's samples do not depend on theta): read from the sampler's record
+    # the grader's samples depend on the theta and N sample gets, so theta_T shows both (issue 13)
     files = submission_files()
     files["train.py"] = files["train.py"].replace(*change).replace(
         "    env.reset(seed=ENV_SEED)\n", "    env.reset(seed=ENV_SEED)\n    theta_start = theta.copy()\n")

@@ -3,11 +3,11 @@
 From a terminal, in this folder::
 
     python check.py                  # every part
-    python check.py kl_divergence    # one part (a function name)
+    python check.py PART             # one part: a function name, as --list shows
     python check.py --list           # the parts and their cases
 
-In the notebook, a check cell runs ``check.run("kl_divergence", globals())``: it checks the
-functions your notebook defines. ``check.run(kl_divergence)`` (passing the function) works too.
+In the notebook, a check cell runs ``check.run("PART", globals())``: it checks the function
+PART your notebook defines. ``check.run(PART)`` (passing the function) works too.
 
 Expected values come from ``public_cases.json`` (computed from the instructors' reference and
 stored as data). Every failure shows the input, the expected value, what you got, the
@@ -68,8 +68,15 @@ def case_ids(part: Optional[str] = None) -> list[str]:
 
 
 def _import_given(name: str) -> Any:
+    """Import the student's module ``name``, or the file under an accepted other name (the manifest's
+    aliases: ``npg_utils.py`` for ``utils.py``), also importable then under ``name``."""
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))
+    if not (HERE / f"{name}.py").exists():
+        for alias in load_cases().get("aliases", {}).get(name, []):
+            if (HERE / f"{alias}.py").exists():
+                sys.modules[name] = importlib.import_module(alias)
+                return sys.modules[name]
     return importlib.import_module(name)
 
 
@@ -309,7 +316,7 @@ def _not_on_server(module: str) -> Optional[str]:
 
 
 def environment_notes(folder: Optional[Path] = None) -> list[str]:
-    """Imports in your files (kl.py, ...) that would fail on the grading server, one line each."""
+    """Imports in your files that would fail on the grading server, one line each."""
     import ast
 
     folder = Path(folder) if folder is not None else HERE
@@ -451,7 +458,7 @@ def run(
 
 def _report(part: str, results: Sequence[Outcome]) -> None:
     if not results:
-        print(f"{part}: no public cases (the autograder checks it)")
+        print(f"{part}: no public check for this part: the autograder checks it with its own environment and data")
         return
     passed = sum(o.ok for o in results)
     if results and all(o.status == "not implemented" for o in results):
@@ -484,7 +491,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ValueError as exc:
         print(f"check.py: {exc}", file=sys.stderr)
         return 2
-    return 0 if all(s.ok for s in summaries) else 1
+    # a part without public cases asked for by name is not a failure (it has nothing to check here)
+    return 0 if all(s.ok or not s.outcomes for s in summaries) else 1
 
 
 if __name__ == "__main__":

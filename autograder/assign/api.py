@@ -126,6 +126,10 @@ def render_assignment(source_dir: PathLike = DEFAULT_SOURCE, out_dir: Optional[P
     public = build_public_cases(manifest, package)
     if manifest.environment is not None:  # check.py names it and explains imports outside it
         public["environment"] = manifest.environment.as_dict()
+    aliases = manifest.raw.get("aliases") or {}  # accepted file name -> the expected file it stands for
+    if aliases:  # check.py imports a module under either accepted name (npg_utils for utils)
+        public["aliases"] = {Path(target).stem: sorted(Path(a).stem for a, t in aliases.items() if t == target)
+                             for target in sorted(set(aliases.values()))}
     rendered.files["public_cases.json"] = json.dumps(public, indent=1, allow_nan=False) + "\n"
     templates = resources.files("autograder.assign.templates")
     for name in TEMPLATE_FILES:

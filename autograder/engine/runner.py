@@ -160,7 +160,9 @@ def grade_submission(
         if isolation.warning:
             report.notes.append(isolation.warning)
         context = Context(box, suite)
-        for check in suite.checks:
+        # Hidden checks run after every visible one: a value a hidden case hands the student's code can
+        # no longer come back in a visible check's feedback. Results keep the suite's order.
+        for check in sorted(suite.checks, key=lambda c: c.kind == "hidden"):
             t0 = time.monotonic()
             context.modified.clear()
             try:
@@ -172,8 +174,10 @@ def grade_submission(
             if context.modified:
                 outcome = modified_inputs(outcome, context.modified)
             results.append(CheckResult(check, outcome, 0.0, 0.0, time.monotonic() - t0))
-            if on_part_done is not None and _last_check_of_part(suite, len(results) - 1):
+            if on_part_done is not None and _last_check_of_part(suite, results):
                 on_part_done(_partial(report))
+        order = {id(c): i for i, c in enumerate(suite.checks)}
+        results.sort(key=lambda r: order[id(r.check)])
         report.notes.extend(f"notebook {n}" for n in box.notes)
         _fold_import_failures(report, box.broken_modules, assignment.manifest_path)
         report.printed = box.printed
@@ -254,14 +258,17 @@ def modified_inputs(outcome: Outcome, modified: Sequence[tuple[str, str]]) -> Ou
     return Outcome(False, outcome.message + "\n" + message, outcome.mistake or MODIFIES_INPUT)
 
 
-def _last_check_of_part(suite: Suite, index: int) -> bool:
-    later = suite.checks[index + 1:]
-    return not any(c.part == suite.checks[index].part for c in later)
+def _last_check_of_part(suite: Suite, results: list) -> bool:
+    """Whether the check just run (``results[-1]``) was the last of its part to run."""
+    ran = {id(r.check) for r in results}
+    part = results[-1].check.part
+    return all(id(c) in ran for c in suite.checks if c.part == part)
 
 
 def _partial(report: GradeReport) -> GradeReport:
     """A scored copy of ``report`` restricted to the parts whose checks have all run."""
-    done = {r.check.part for r in report.results} - {c.part for c in report.suite.checks[len(report.results):]}
+    ran = {id(r.check) for r in report.results}
+    done = {r.check.part for r in report.results} - {c.part for c in report.suite.checks if id(c) not in ran}
     suite = Suite(report.suite.name, [p for p in report.suite.parts if p.name in done],
                   [c for c in report.suite.checks if c.part in done], report.suite.mistake_titles)
     results = [copy.deepcopy(r) for r in report.results if r.check.part in done]

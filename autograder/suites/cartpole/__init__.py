@@ -20,7 +20,7 @@ from ...engine.sandbox import Codec
 from ...engine.suite import Part, Seeds, Suite, parts_from_manifest
 from ...registry import get
 from . import rollout_checks, utils_checks
-from .cases import EnvSpec, FeaturesSpec, ReplaySpec
+from .cases import EnvSpec, FeaturesSpec, ReplaySpec, StandInSpec
 from .mistakes import MISTAKES
 
 # Grader-side modules copied into the sandbox beside the student's files (imported there by stem).
@@ -29,6 +29,7 @@ CODECS = [
     Codec(type=EnvSpec, module="grading_env", cls="RecordingEnv", kwargs=EnvSpec.kwargs),
     Codec(type=ReplaySpec, module="grading_env", cls="ReplaySampler", kwargs=ReplaySpec.kwargs),
     Codec(type=FeaturesSpec, module="grading_env", cls="Features", kwargs=FeaturesSpec.kwargs),
+    Codec(type=StandInSpec, module="grading_env", cls="StandIn", kwargs=StandInSpec.kwargs),
 ]
 TWO_ACTION_SHARE = 8.3  # points a submission correct for |A| = 2 only loses at most (tested)
 

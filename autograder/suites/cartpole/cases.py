@@ -124,9 +124,26 @@ class FeaturesSpec:
 
 @dataclass
 class ReplaySpec:
-    """A ``grading_env.ReplaySampler`` serving ``samples[t] = (grads, rewards)`` at iteration t."""
+    """A ``grading_env.ReplaySampler``: call t serves ``grading_env.replay(pools[t], theta, N, direction)``."""
 
-    samples: list = field(default_factory=list)
+    pools: list = field(default_factory=list)
+    direction: tuple[float, ...] = ()
 
     def kwargs(self) -> dict:
-        return {"samples": [[grads, rewards] for grads, rewards in self.samples]}
+        return {"pools": [[grads, rewards] for grads, rewards in self.pools], "direction": list(self.direction)}
+
+
+@dataclass
+class StandInSpec:
+    """A ``grading_env.StandIn``: the reference's value for each listed input, the student's own function
+    for any other. ``entries = [({argument name: [accepted values]}, value), ...]``."""
+
+    names: tuple[str, ...]
+    entries: list = field(default_factory=list)
+    defaults: dict = field(default_factory=dict)
+
+    def kwargs(self) -> dict:
+        where = {name: i for i, name in enumerate(self.names)}
+        return {"entries": [[[[where[n], list(acc)] for n, acc in inputs.items()], value]
+                            for inputs, value in self.entries],
+                "defaults": [[where[n], v] for n, v in self.defaults.items()], **where}

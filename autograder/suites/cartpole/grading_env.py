@@ -176,34 +176,109 @@ class RecordingEnv:
 # ----------------------------------------------------------------------------------------------
 # The sampler that replaces the student's sample() while their train() runs.
 # ----------------------------------------------------------------------------------------------
-class ReplaySampler:
-    """``sample(theta, env, N)`` that returns the grader's precomputed samples of iteration t.
+def replay(pool: Sequence[Any], theta: Any, N: Any, direction: Sequence[float]) -> tuple[list, list]:
+    """What the replay sampler gives for ``sample(theta, env, N)`` from one iteration's ``pool``.
 
-    ``samples[t] = [grads, rewards]`` (lists of N lists). Each call records a copy of the theta it
-    was given and N; ``report()`` returns ``[N of each call, theta of each call]`` (plain data the
-    grader reads as untrusted hints). Calls beyond the last sample set get the last one again.
+    ``pool = [grads, rewards]`` (lists of trajectories). The answer depends on both arguments, so a
+    train that passes a stale theta or another N gets other trajectories (and a wrong update):
+    exactly ``N`` trajectories, the pool's in turn (cycling), and every reward shifted by
+    ``sin(theta . direction)`` (theta of 100 numbers). Raises ValueError for a theta or N that is not that.
+    """
+    try:
+        t = np.array(theta, dtype=float).ravel()
+        n = int(N)
+    except (TypeError, ValueError):
+        raise ValueError(f"sample(theta, env, N) needs theta of 100 numbers and an integer N; got "
+                         f"{type(theta).__name__} and {N!r}") from None
+    u = np.asarray(direction, dtype=float).ravel()
+    if t.size != u.size or n != N or n < 1:
+        raise ValueError(f"sample(theta, env, N) needs theta of shape ({u.size}, 1) and an integer N >= 1; got "
+                         f"theta of shape {np.shape(theta)} and N = {N!r}")
+    grads, rewards = pool
+    shift = float(np.sin(t @ u))
+    pick = [i % len(grads) for i in range(n)]
+    return ([[np.array(g, dtype=float) for g in grads[i]] for i in pick],
+            [[float(r) + shift for r in rewards[i]] for i in pick])
+
+
+class ReplaySampler:
+    """``sample(theta, env, N)`` that serves ``replay(pools[t], theta, N, direction)`` at call t.
+
+    Each call records a copy of the theta it was given and N; ``report()`` returns ``[N of each
+    call, theta of each call]`` (plain data the grader reads as untrusted hints for its feedback).
+    Calls beyond the last pool get the last one again.
     """
 
     grader_mutable = True  # it records each call
 
-    def __init__(self, samples: Sequence[Any]) -> None:
-        self.samples = list(samples)
-        self.sizes: list[int] = []
-        self.thetas: list[np.ndarray] = []
+    def __init__(self, pools: Sequence[Any], direction: Sequence[float]) -> None:
+        self.pools = list(pools)
+        self.direction = list(direction)
+        self.sizes: list = []
+        self.thetas: list = []
 
     def __call__(self, theta: Any, env: Any, N: Any) -> tuple[list, list]:
+        self.sizes.append(N if isinstance(N, (int, float)) else -1)
         try:
-            self.thetas.append(np.array(theta, dtype=float, copy=True))
+            self.thetas.append(np.array(theta, dtype=float, copy=True).ravel().tolist())
         except (TypeError, ValueError):
-            self.thetas.append(np.full(1, np.nan))
-        try:
-            self.sizes.append(int(N))
-        except (TypeError, ValueError):
-            self.sizes.append(-1)
-        grads, rewards = self.samples[min(len(self.thetas), len(self.samples)) - 1]
-        # fresh copies: a train that changes what it got must not change the next iteration's samples
-        return ([[np.array(g, dtype=float) for g in trajectory] for trajectory in grads],
-                [[float(r) for r in trajectory] for trajectory in rewards])
+            self.thetas.append([])
+        return replay(self.pools[min(len(self.thetas), len(self.pools)) - 1], theta, N, self.direction)
 
     def report(self) -> list:
         return [list(self.sizes), list(self.thetas)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Stand-ins for the functions a graded function calls (so a mistake costs points in its own part only).
+# ----------------------------------------------------------------------------------------------
+def _flat(x: Any) -> list:
+    """``x`` as a list of flat float vectors, one per top-level item (a list) or one (anything else)."""
+    if isinstance(x, (list, tuple)):
+        return [np.concatenate([np.asarray(v, dtype=float).ravel() for v in _items(item)] or [np.zeros(0)])
+                for item in x]
+    return [np.asarray(x, dtype=float).ravel()]
+
+
+def _items(x: Any) -> list:
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _same(got: Any, want: Any) -> bool:
+    try:
+        a, b = _flat(got), _flat(want)
+    except (TypeError, ValueError):
+        return False
+    return len(a) == len(b) and all(u.shape == v.shape and np.allclose(u, v, rtol=1e-9, atol=1e-12)
+                                    for u, v in zip(a, b))
+
+
+class StandIn:
+    """A function's stand-in: the reference's values for the inputs a correct caller passes, the
+    student's own function (given by the sandbox through :meth:`wrap`) for any other input.
+
+    ``positions`` maps each argument name to its position (names travel as keyword names: the
+    sandbox's arguments carry no strings); ``entries = [[inputs, value], ...]`` with
+    ``inputs = [[position, [accepted values]], ...]``; ``defaults = [[position, value], ...]``. It
+    holds values, no formula: it computes nothing itself.
+    """
+
+    def __init__(self, entries: Sequence[Any], defaults: Sequence[Any] = (), **positions: int) -> None:
+        self.positions = {str(name): int(i) for name, i in positions.items()}
+        self.entries = [([(int(i), list(accepted)) for i, accepted in inputs], value) for inputs, value in entries]
+        self.defaults = {int(i): v for i, v in defaults}
+        self.own: Any = None
+
+    def wrap(self, original: Any) -> None:
+        self.own = original
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        bound = dict(self.defaults)
+        bound.update(enumerate(args))
+        bound.update((self.positions[k], v) for k, v in kwargs.items() if k in self.positions)
+        for inputs, value in self.entries:
+            if all(name in bound and any(_same(bound[name], w) for w in accepted) for name, accepted in inputs):
+                return np.array(value, dtype=float)
+        if self.own is None:
+            raise NameError("this function is not defined in your module")
+        return self.own(*args, **kwargs)

@@ -62,6 +62,12 @@ _ENTRIES = [
     ("eta_fisher_not_inverse", "g^T F g instead of g^T F^{-1} g in the step size",
      "eta = sqrt(delta / (g^T F^{-1} g + 1e-6)): the quadratic form uses the inverse Fisher matrix "
      "(np.linalg.solve(fisher, v_grad)), the same F^{-1} g the update uses."),
+    ("eta_no_guard", "no guard in eta's denominator",
+     "eta = sqrt(delta / (g^T F^{-1} g + 1e-6)): with a zero gradient (every trajectory equally good) "
+     "g^T F^{-1} g = 0, and without the + 1e-6 eta is infinite or the division fails."),
+    ("sample_reseeds", "numpy reseeded inside sample",
+     "sample draws from numpy's global generator as it finds it: np.random.seed inside sample (per "
+     "trajectory or per call) makes every call draw the same actions, whatever seed the caller set."),
     ("eta_missing_sqrt", "a missing square root",
      "eta = sqrt(delta / (g^T F^{-1} g + 1e-6)), so that the step D = eta F^{-1} g has D^T F D = delta."),
     ("eta_plain_norm", "g^T g instead of g^T F^{-1} g in the step size",

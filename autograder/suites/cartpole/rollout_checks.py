@@ -10,14 +10,18 @@ be drawn from pi: a G-test on a constant state (|A| = 3 public, |A| = 2 hidden) 
 correct sampler fails it with probability at most 1e-6 per check (``engine/stats.g_test``).
 
 ``train(N, T, delta, lamb)`` runs with the module's ``sample`` replaced by the grader's
-``grading_env.ReplaySampler`` (precomputed samples, so every update is known exactly) after
-``np.random.seed(seed)``: theta_T must be ``np.random.rand(100, 1)`` plus the T updates
-``eta F^{-1} g`` computed by the reference from those samples, and the returned list the T mean
-returns. The sampler's report (which theta each call got) is used only to word the feedback.
+``grading_env.ReplaySampler`` after ``np.random.seed(seed)``: its trajectories depend on the theta
+and N it gets (``grading_env.replay``), so theta_T is right only if every call got the previous
+update and N. ``compute_fisher_matrix``, ``compute_value_gradient`` and ``compute_eta`` are replaced
+by stand-ins (``grading_env.StandIn``) that hold the reference's values for the inputs a correct
+train passes and call the student's own function for any other: train is graded alone, and a
+wrong util costs points in its own part only (docs/cartpole-design.md). The sampler's report
+(which theta and N each call got) is untrusted: it words the feedback only.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -29,7 +33,7 @@ from ...engine.compare import Tolerance, call_failure, diagnose, format_value, m
 from ...engine.stats import g_test
 from ...engine.suite import Check, Context, Outcome, Seeds
 from . import grading_env
-from .cases import MAX_STEPS, NUM_FEATURES, EnvSpec, FeaturesSpec, ReplaySpec, Trajectories
+from .cases import MAX_STEPS, NUM_FEATURES, EnvSpec, FeaturesSpec, ReplaySpec, StandInSpec, Trajectories
 from .features import extract_features
 from .mistakes import mistake
 
@@ -96,11 +100,10 @@ def _as_rollouts(value: Any, case: SampleCase, inputs: str) -> tuple[Optional[Ro
                     f"{case.N} of each (one per trajectory).")
     out = Rollouts([], [], [])
     for i, (g, r) in enumerate(zip(grads, rewards)):
-        try:
-            r = np.asarray(r, dtype=float).ravel()
-            g = np.asarray(g, dtype=float)
-        except (TypeError, ValueError):
+        r, g = _numbers(r), _numbers(g)
+        if r is None or g is None:
             return fail(f"returned grads[{i}] or rewards[{i}] that are not numbers or arrays of numbers.")
+        r = r.ravel()
         if len(r) == 0 or len(g) != len(r) or g.size != len(r) * NUM_FEATURES:
             return fail(f"returned {len(g)} scores in grads[{i}] (shape {g.shape}) and {len(r)} rewards in "
                         f"rewards[{i}]; expected one score of shape ({NUM_FEATURES}, 1) and one reward per step, "
@@ -114,9 +117,9 @@ def _as_rollouts(value: Any, case: SampleCase, inputs: str) -> tuple[Optional[Ro
         if any(d[0] != episode for d in decoded):
             return fail(f"mixed the steps of several episodes in trajectory {i}: call env.reset() once at the start "
                         "of each trajectory, and not in between.")
-        if out.episodes and episode <= out.episodes[-1]:
-            return fail(f"returned trajectory {i} from an earlier episode than trajectory {i - 1}: one env.reset() "
-                        "per trajectory, trajectories in order.")
+        if episode != i % grading_env.ACTION_SLOT:  # every case has N < 64: the episode number is unambiguous
+            return fail(f"returned as trajectory {i} the steps of episode {episode}: trajectory i is the i-th episode "
+                        "since sample was called (one env.reset() per trajectory, in order, none skipped).")
         steps = [d[1] for d in decoded]
         if steps != list(range(len(r))):
             return fail(f"returned the rewards of trajectory {i} out of order or with steps missing (step numbers "
@@ -168,38 +171,39 @@ def _check_scores(ctx: Context, rollouts: Rollouts, case: SampleCase, theta: np.
         for h in range(len(actions)):
             if tol.close(scores[h], expected[h]):
                 continue
-            if _own_scores_explain(ctx, rollouts, case, theta, tol, (i, h)):
-                return Outcome(True, "Right for your own compute_log_softmax_grad, which is graded (and loses "
-                                     "points) in its own part.")
+            own = _own_scores_note(ctx, rollouts, case, theta, tol, (i, h))
             post_step = score(states[h + 1], actions[h])
             found = diagnose(scores[h], [(mistake("sample_post_step_score"), post_step)], tol)
             return mismatch(
                 "sample", inputs, expected[h].reshape(-1, 1), scores[h].reshape(-1, 1), tol, found,
                 detail=f"grads[{i}][{h}] is the score of step {h} of trajectory {i}: grad log pi(a_{h}|s_{h}) at "
                        f"the state s_{h} the action a_{h} = {actions[h]} was taken in (the grader replays the states "
-                       "and reads the actions from the rewards).",
+                       "and reads the actions from the rewards)." + own,
             )
     return Outcome(True)
 
 
-OWN_PROBES = 4  # steps at which a sample's scores are compared with the student's own score function
+def _own_scores_note(ctx: Context, rollouts: Rollouts, case: SampleCase, theta: np.ndarray, tol: Tolerance,
+                     first: tuple[int, int]) -> str:
+    """A note for the feedback when the first wrong score equals the student's own compute_log_softmax_grad
+    there: it explains the mismatch, it never passes the check (sample is compared with the reference)."""
+    i, h = first
+    actions = rollouts.actions[i]
+    state = case.env.states(rollouts.episodes[i], actions[:h])[h]
+    result = ctx.call("compute_log_softmax_grad", theta, extract_features(state, case.env.num_actions), actions[h])
+    own = _numbers(result.value) if result.ok else None
+    if own is None or own.size != NUM_FEATURES or not tol.close(rollouts.scores[i][h], own.ravel()):
+        return ""
+    return (" This score is what your compute_log_softmax_grad gives there: fix that function (its own part shows "
+            "how), and sample passes too.")
 
 
-def _own_scores_explain(ctx: Context, rollouts: Rollouts, case: SampleCase, theta: np.ndarray, tol: Tolerance,
-                        first: tuple[int, int]) -> bool:
-    """Whether the scores sample returned are the student's own compute_log_softmax_grad at the replayed
-    pre-step states: at the first wrong step and at the last steps of the first trajectories."""
-    probes = [first] + [(i, len(a) - 1) for i, a in enumerate(rollouts.actions)][:OWN_PROBES - 1]
-    for i, h in probes:
-        actions = rollouts.actions[i]
-        state = case.env.states(rollouts.episodes[i], actions[:h])[h]
-        result = ctx.call("compute_log_softmax_grad", theta, extract_features(state, case.env.num_actions), actions[h])
-        if not result.ok or result.value is None:
-            return False
-        own = np.asarray(result.value, dtype=float)
-        if own.size != NUM_FEATURES or not tol.close(rollouts.scores[i][h], own.ravel()):
-            return False
-    return True
+def _numbers(value: Any) -> Optional[np.ndarray]:
+    """``value`` as a float array, or None when the child's value is not numbers of one shape."""
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _probe_raw_observations(ctx: Context, case: SampleCase) -> bool:
@@ -210,10 +214,10 @@ def _probe_raw_observations(ctx: Context, case: SampleCase) -> bool:
     if not probe.ok or not (isinstance(probe.value, list) and len(probe.value) == 2):
         return False
     try:
-        first = np.asarray(probe.value[0][0][0], dtype=float)
-    except (TypeError, ValueError, IndexError):
+        first = _numbers(probe.value[0][0][0])
+    except (TypeError, IndexError, KeyError):
         return False
-    return first.size == 4
+    return first is not None and first.size == 4
 
 
 def _sample_failure(ctx: Context, case: SampleCase, result: Any, inputs: str) -> Outcome:
@@ -263,13 +267,7 @@ def _check_action_distribution(case: SampleCase) -> Callable[[Context], Outcome]
         counts = np.bincount(np.concatenate([np.asarray(a) for a in rollouts.actions]), minlength=A).astype(float)
         test = g_test(counts, pi)
         if test.p_value >= FALSE_FAILURE:
-            return _check_scores(ctx, rollouts, case, theta, inputs)
-        own = ctx.call("compute_action_distribution", theta, extract_features(np.array(case.env.constant_state), A))
-        own_pi = np.asarray(own.value, dtype=float).ravel() if own.ok and own.value is not None else None
-        if (own_pi is not None and own_pi.shape == pi.shape and np.all(own_pi >= 0) and abs(own_pi.sum() - 1) < 1e-6
-                and g_test(counts, own_pi).p_value >= FALSE_FAILURE):
-            return Outcome(True, "Your actions follow your own compute_action_distribution, which is graded (and "
-                                 "loses points) in its own part.")
+            return _same_draws(ctx, case, rollouts, inputs) or _check_scores(ctx, rollouts, case, theta, inputs)
         found = None
         if counts[int(np.argmax(pi))] == counts.sum():
             found = mistake("sample_greedy_action")
@@ -289,6 +287,27 @@ def _check_action_distribution(case: SampleCase) -> Callable[[Context], Outcome]
         return Outcome(False, "\n".join(lines), found.key if found else None)
 
     return run
+
+
+def _same_draws(ctx: Context, case: SampleCase, rollouts: Rollouts, inputs: str) -> Optional[Outcome]:
+    """A failure if sample, called again after ``np.random.seed(seed + 1)``, takes exactly the same actions.
+
+    Two honest runs of N * 200 draws under different seeds agree with probability at most
+    max(pi)^(N * 200) (< 1e-300 here): only a sampler that reseeds numpy itself repeats them."""
+    again = ctx.call("sample", case.theta(), case.env, case.N, seed=case.seed + 1, timeout=SAMPLE_SECONDS,
+                     patch=PRISTINE_FEATURES)
+    if not again.ok:
+        return _sample_failure(ctx, case, again, inputs)
+    second, failure = _as_rollouts(again.value, case, inputs)
+    if failure is not None:
+        return failure
+    assert second is not None
+    if second.actions != rollouts.actions:
+        return None
+    m = mistake("sample_reseeds")
+    return Outcome(False, f"Your sample took exactly the same {sum(map(len, rollouts.actions))} actions after "
+                   f"np.random.seed({case.seed}) and after np.random.seed({case.seed + 1}).\nInput: {inputs}\n"
+                   f"Likely mistake: {m.title}. {m.hint}", m.key)
 
 
 def _theta_for(state: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -346,68 +365,92 @@ class TrainCase:
     data_seed: int
     hidden: bool = False
 
-    def samples(self) -> list[tuple[list, list]]:
+    def pools(self) -> list[tuple[list, list]]:
+        """Iteration t's pool: N + 2 trajectories (a train that asks for more than N gets others)."""
         rng = np.random.default_rng(self.data_seed)
         out = []
         for _ in range(self.T):
-            lengths = tuple(int(x) for x in rng.integers(1, 60, size=self.N))
+            lengths = tuple(int(x) for x in rng.integers(1, 60, size=self.N + 2))
             out.append(Trajectories(int(rng.integers(2**32)), lengths, NUM_FEATURES, scale=0.1, low=0.0,
                                     high=2.0).build())
         return out
+
+    def direction(self) -> np.ndarray:
+        """The replay's theta direction: rewards shift by sin(theta . u) (see ``grading_env.replay``)."""
+        return np.random.default_rng(self.data_seed + 1).standard_normal(NUM_FEATURES) * 2.0
+
+    def lamb_used(self) -> float:
+        return 1e-3 if self.lamb is None else self.lamb
+
+    def chain(self, lamb: Optional[float] = None, kind: str = "reference", thetas: Optional[list] = None,
+              sizes: Optional[list] = None) -> tuple[list[np.ndarray], list[tuple[list, list]]]:
+        """theta_0 .. theta_T of a train doing ``kind`` updates (see :func:`_update`) and the samples each
+        iteration got: theta_0 = np.random.rand(100, 1) after the seed, sample(theta_t, env, N) each time
+        (or sample(thetas[t], env, sizes[t]) when the student's train passed those)."""
+        lamb = self.lamb_used() if lamb is None else lamb
+        if thetas is None and sizes is None:
+            return _chain(self, lamb, kind)
+        return self._chain(lamb, kind, thetas, sizes)
+
+    def _chain(self, lamb: float, kind: str, thetas: Optional[list], sizes: Optional[list] = None
+               ) -> tuple[list[np.ndarray], list]:
+        theta = np.random.RandomState(self.seed).rand(NUM_FEATURES, 1)
+        path, served = [theta], []
+        for t, pool in enumerate(self.pools()):
+            given = theta if thetas is None else thetas[t]
+            grads, rewards = grading_env.replay(pool, given, self.N if sizes is None else sizes[t], self.direction())
+            served.append((grads, rewards))
+            theta = theta + _update(grads, rewards, self.delta, lamb, kind)
+            path.append(theta)
+        return path, served
 
     def args(self) -> tuple:
         return (self.N, self.T, self.delta) if self.lamb is None else (self.N, self.T, self.delta, self.lamb)
 
     def describe(self) -> str:
         call = ", ".join(repr(a) for a in self.args())
-        what = (f"train({call}) with sample replaced by the grader's: iteration t gets {self.N} fixed trajectories "
-                f"(scores of shape ({NUM_FEATURES}, 1), non-constant rewards) whatever theta is")
+        what = (f"train({call}) with sample replaced by the grader's: sample(theta, env, N) gives N trajectories "
+                f"(scores of shape ({NUM_FEATURES}, 1), non-constant rewards) that depend on the theta and N it gets, "
+                "and compute_fisher_matrix, compute_value_gradient and compute_eta give the reference's values for "
+                "the inputs a correct train passes them")
         return ("a hidden case: " if self.hidden else f"np.random.seed({self.seed}); ") + what
 
 
-def _steps(samples: list, delta: float, lamb: float, kind: str = "reference") -> list[np.ndarray]:
-    """The update D_t of each iteration, from iteration t's samples (they do not depend on theta):
-    ``reference``: eta F^{-1} g; ``no_eta``: F^{-1} g; ``plain``: eta g."""
-    steps = []
-    for grads, rewards in samples:
+@functools.lru_cache(maxsize=64)
+def _chain(case: TrainCase, lamb: float, kind: str) -> tuple[list[np.ndarray], list[tuple[list, list]]]:
+    """``case.chain(lamb, kind)``, computed once per grade (each train check asks for it several times)."""
+    return case._chain(lamb, kind, None)
+
+
+def _update(grads: list, rewards: list, delta: float, lamb: float, kind: str = "reference") -> np.ndarray:
+    """One iteration's update from its samples: ``reference``: eta F^{-1} g; ``no_eta``: F^{-1} g;
+    ``plain``: eta g (F, g and eta the reference's)."""
+    F = ref.compute_fisher_matrix(grads, lamb)
+    g = ref.compute_value_gradient(grads, rewards)
+    eta = ref.compute_eta(delta, F, g)
+    direction = np.linalg.solve(F, g)
+    return {"reference": eta * direction, "no_eta": direction, "plain": eta * g}[kind]
+
+
+def _stand_ins(case: TrainCase) -> dict:
+    """The replay sampler and stand-ins for the three utils train calls: for the samples of the
+    reference chain (each with its own lamb), the reference's F, g and eta; any other input goes to
+    the student's own function. So train is graded alone: a wrong Fisher costs points in its part only."""
+    _, served = case.chain()
+    lamb = case.lamb_used()
+    fisher, vgrad, eta = [], [], []
+    for grads, rewards in served:
         F = ref.compute_fisher_matrix(grads, lamb)
         g = ref.compute_value_gradient(grads, rewards)
-        eta = ref.compute_eta(delta, F, g)
-        direction = np.linalg.solve(F, g)
-        steps.append({"reference": eta * direction, "no_eta": direction, "plain": eta * g}[kind])
-    return steps
-
-
-def _updates(samples: list, delta: float, lamb: float, kind: str = "reference") -> np.ndarray:
-    """sum_t D_t over the iterations (see ``_steps``)."""
-    return np.sum(_steps(samples, delta, lamb, kind), axis=0)
-
-
-def _check_calls(report: Optional[list], case: TrainCase, theta0: np.ndarray, steps: Optional[list],
-                 inputs: str) -> Optional[Outcome]:
-    """What the replay sampler saw (untrusted, so only ever a reason to fail): every call with N, and
-    call t with theta_t = theta_0 + D_0 + ... + D_{t-1} (``steps``; None: not checked). A train that
-    samples with a stale theta, or another N, is invisible in theta_T since the samples are fixed."""
-    if report is None:
-        return None
-    sizes, thetas = report
-    for t, n in enumerate(sizes[:case.T]):
-        if np.asarray(n).size != 1 or int(np.asarray(n).reshape(())) != case.N:
-            return Outcome(False, f"Your train called sample(theta, env, N) with N = {format_value(n)} in iteration "
-                           f"{t}; expected N = {case.N} (train's own N).\nInput: {inputs}")
-    if steps is None:
-        return None
-    current = theta0.copy()
-    for t, step in enumerate(steps[:len(thetas)]):
-        seen = np.asarray(thetas[t], dtype=float)
-        tol = matrix_tolerance(current)
-        if seen.size != NUM_FEATURES or not tol.close(seen.reshape(-1, 1), current):
-            m = mistake("train_stale_theta")
-            return mismatch("train", inputs, current, seen, tol, m,
-                            detail=f"The theta your train gave sample in iteration {t} (the grader's sampler records "
-                                   f"it) should be theta_{t}, after the {t} update(s) before it.")
-        current = current + step
-    return None
+        fisher.append(({"grads": [grads], "lamb": [lamb]}, F))
+        vgrad.append(({"grads": [grads], "rewards": [rewards]}, g))
+        eta.append(({"delta": [case.delta], "fisher": [F], "v_grad": [g]}, ref.compute_eta(case.delta, F, g)))
+    return {
+        "sample": ReplaySpec(case.pools(), tuple(float(x) for x in case.direction())),
+        "compute_fisher_matrix": StandInSpec(("grads", "lamb"), fisher, {"lamb": 1e-3}),
+        "compute_value_gradient": StandInSpec(("grads", "rewards"), vgrad),
+        "compute_eta": StandInSpec(("delta", "fisher", "v_grad"), eta),
+    }
 
 
 class _TrainRun:
@@ -420,8 +463,7 @@ class _TrainRun:
     def get(self, ctx: Context) -> Any:
         if self.result is None:
             c = self.case
-            self.result = ctx.call("train", *c.args(), seed=c.seed, patch={"sample": ReplaySpec(c.samples())},
-                                   timeout=SAMPLE_SECONDS)
+            self.result = ctx.call("train", *c.args(), seed=c.seed, patch=_stand_ins(c), timeout=SAMPLE_SECONDS)
         return self.result
 
 
@@ -435,10 +477,8 @@ def _train_value(run: _TrainRun, ctx: Context) -> tuple[Optional[tuple[np.ndarra
     if not (isinstance(value, list) and len(value) == 2):
         return None, Outcome(False, f"Your train must return a pair (theta, returns); it returned "
                              f"{format_value(value)}.\nInput: {inputs}")
-    try:
-        theta = np.asarray(value[0], dtype=float)
-        returns = np.asarray(value[1], dtype=float).ravel()
-    except (TypeError, ValueError):
+    theta, returns = _numbers(value[0]), _numbers(value[1])
+    if theta is None or returns is None:
         return None, Outcome(False, f"Your train returned something that is not numbers.\nInput: {inputs}")
     if theta.size != NUM_FEATURES:
         return None, Outcome(False, f"Your train returned theta of shape {theta.shape}; expected ({NUM_FEATURES}, 1)."
@@ -446,34 +486,42 @@ def _train_value(run: _TrainRun, ctx: Context) -> tuple[Optional[tuple[np.ndarra
     return (theta.reshape(NUM_FEATURES, 1), returns), None
 
 
-def _reported_calls(result: Any) -> Optional[list]:
-    """The replay sampler's report, [N of each call, theta of each call], if it reads as such (untrusted)."""
+def _reported_calls(result: Any, case: TrainCase) -> Optional[tuple[list[int], list[np.ndarray]]]:
+    """The replay sampler's report, (N of each call, theta of each call as (100, 1)), or None if it
+    does not read as such: it comes from the child, so it words the feedback and is never trusted."""
     report = (getattr(result, "reports", None) or {}).get("sample")
-    if isinstance(report, list) and len(report) == 2 and all(isinstance(x, list) for x in report):
-        return report
-    return None
+    try:
+        sizes, thetas = report
+        sizes = [int(n) for n in sizes]
+        thetas = [np.asarray(t, dtype=float).reshape(NUM_FEATURES, 1) for t in thetas]
+    except (TypeError, ValueError):
+        return None
+    return sizes, thetas
 
 
-def _own_updates(ctx: Context, case: TrainCase, samples: list) -> Optional[np.ndarray]:
-    """sum_t eta F^{-1} g with the student's own compute_fisher_matrix, compute_value_gradient and
-    compute_eta on each iteration's samples; None if one of them fails."""
-    lamb = 1e-3 if case.lamb is None else case.lamb
-    total = np.zeros((NUM_FEATURES, 1))
-    for grads, rewards in samples:
-        values = [ctx.call("compute_fisher_matrix", grads, lamb), ctx.call("compute_value_gradient", grads, rewards)]
-        if not all(v.ok for v in values):
-            return None
-        try:
-            F = np.asarray(values[0].value, dtype=float).reshape(NUM_FEATURES, NUM_FEATURES)
-            g = np.asarray(values[1].value, dtype=float).reshape(NUM_FEATURES, 1)
-            eta_result = ctx.call("compute_eta", case.delta, F, g)
-            eta = float(np.asarray(eta_result.value, dtype=float).reshape(())) if eta_result.ok else None
-            if eta is None:
-                return None
-            total += eta * np.linalg.solve(F, g)
-        except (TypeError, ValueError, np.linalg.LinAlgError):
-            return None
-    return total
+def _chain_detail(case: TrainCase, report: Optional[tuple[list[int], list[np.ndarray]]], path: list) -> str:
+    """What the sampler saw, against the chain a correct train makes: theta_t, then theta_t + its update."""
+    if report is None:
+        return ""
+    sizes, thetas = report
+    if not thetas:
+        return " Your train never called sample: get each iteration's trajectories from sample(theta, env, N)."
+    notes = []
+    wrong = [(t, n) for t, n in enumerate(sizes) if n != case.N]
+    if wrong:
+        notes.append(f"Your train called sample(theta, env, N) with N = {wrong[0][1]} in iteration {wrong[0][0]}; "
+                     f"pass N = {case.N} through: sample gives back exactly N trajectories.")
+    if len(thetas) != case.T:
+        notes.append(f"Your train called sample {len(thetas)} times; expected T = {case.T} (once per iteration).")
+    if not np.allclose(thetas[0], path[0], rtol=1e-12, atol=0):
+        notes.append("The first theta your train gave sample is not np.random.rand(100, 1) (drawn first, right "
+                     "after the seed): start from theta = np.random.rand(100, 1).")
+    else:
+        stale = [t for t in range(1, min(len(thetas), case.T)) if np.allclose(thetas[t], path[0], rtol=1e-12, atol=0)]
+        if stale:
+            notes.append(f"Your train gave sample the starting theta again in iteration {stale[0]}: each iteration "
+                         "samples with the theta of the previous update (the grader's samples depend on it).")
+    return (" " + " ".join(notes)) if notes else ""
 
 
 def _check_train_update(run: _TrainRun) -> Callable[[Context], Outcome]:
@@ -485,41 +533,31 @@ def _check_train_update(run: _TrainRun) -> Callable[[Context], Outcome]:
         assert value is not None
         theta, _ = value
         inputs = case.describe()
-        theta0 = np.random.RandomState(case.seed).rand(NUM_FEATURES, 1)
-        samples = case.samples()
-        lamb = 1e-3 if case.lamb is None else case.lamb
-        steps = _steps(samples, case.delta, lamb)
-        expected = np.sum(steps, axis=0)
-        got = theta - theta0
+        path, _ = case.chain()
+        expected = path[-1] - path[0]
+        got = theta - path[0]
         tol = matrix_tolerance(expected)
-        report = _reported_calls(run.get(ctx))
         if tol.close(got, expected):
-            return _check_calls(report, case, theta0, steps, inputs) or Outcome(True)
+            return Outcome(True)
         detail = ("theta_T - theta_0 is the sum of the T updates eta F^{-1} g, each computed from the trajectories "
-                  "sample gave in that iteration (theta_0 = np.random.rand(100, 1) after the seed).")
-        if report is not None and len(report[0]) == 0:
-            m = mistake("train_inlined_sample")
-            return mismatch("train", inputs, expected, got, tol, m, detail=detail + " Your train never called "
-                            "sample: it must get each iteration's trajectories from sample(theta, env, N).")
-        if report is not None and report[1]:
-            first = np.asarray(report[1][0], dtype=float)
-            if first.size == NUM_FEATURES and not np.allclose(first.reshape(-1, 1), theta0, rtol=1e-12, atol=0):
-                detail += (" The first theta your train gave sample is not np.random.rand(100, 1) (drawn first, right "
-                           "after the seed): start from theta = np.random.rand(100, 1).")
-        candidates = [(mistake("train_without_eta"), _updates(samples, case.delta, lamb, "no_eta")),
-                      (mistake("train_plain_gradient"), _updates(samples, case.delta, lamb, "plain"))]
+                  "sample(theta_t, env, N) gave in iteration t (theta_0 = np.random.rand(100, 1) after the seed)."
+                  + _chain_detail(case, _reported_calls(run.get(ctx), case), path))
+        candidates = [(mistake("train_without_eta"), case.chain(kind="no_eta")[0][-1] - path[0]),
+                      (mistake("train_plain_gradient"), case.chain(kind="plain")[0][-1] - path[0])]
         if case.lamb is not None and case.lamb != 1e-3:
-            candidates.insert(0, (mistake("train_ignores_lamb"), _updates(samples, case.delta, 1e-3)))
+            candidates.insert(0, (mistake("train_ignores_lamb"), case.chain(lamb=1e-3)[0][-1] - path[0]))
+        candidates.append((mistake("train_stale_theta"), case.chain(thetas=[path[0]] * case.T)[0][-1] - path[0]))
+        report = _reported_calls(run.get(ctx), case)
+        if report is not None and not report[1]:
+            candidates = [(mistake("train_inlined_sample"), got)]
         found = diagnose(got, candidates, tol)
-        if found is None:
-            own = _own_updates(ctx, case, samples)
-            if own is not None and tol.close(got, own):
-                return _check_calls(report, case, theta0, None, inputs) or Outcome(
-                    True, "Your train's updates are right for your own compute_fisher_matrix, compute_value_gradient "
-                          "and compute_eta (graded in their own parts).")
         return mismatch("train", inputs, expected, got, tol, found, detail=detail)
 
     return run_check
+
+
+def _mean_returns(served: list) -> np.ndarray:
+    return np.array([np.mean([np.sum(r) for r in rewards]) for _, rewards in served])
 
 
 def _check_train_returns(run: _TrainRun) -> Callable[[Context], Outcome]:
@@ -530,10 +568,18 @@ def _check_train_returns(run: _TrainRun) -> Callable[[Context], Outcome]:
             return failure
         assert value is not None
         _, returns = value
-        expected = np.array([np.mean([np.sum(r) for r in rewards]) for _, rewards in case.samples()])
+        expected = _mean_returns(case.chain()[1])
         tol = Tolerance(rtol=1e-5, atol=1e-8)
         if returns.shape == expected.shape and tol.close(returns, expected):
             return Outcome(True)
+        # Right for the trajectories sample actually gave (the thetas and N your train passed; its updates
+        # are the other check's): only when the report names T calls, each with a theta of 100 numbers.
+        report = _reported_calls(run.get(ctx), case)
+        if report is not None and len(report[1]) == case.T and all(n >= 1 for n in report[0]):
+            own = _mean_returns(case.chain(thetas=report[1], sizes=report[0])[1])
+            if returns.shape == own.shape and tol.close(returns, own):
+                return Outcome(True, "Right for the trajectories sample gave your train (its updates are graded in "
+                                     "the other check).")
         return mismatch("train", case.describe(), expected, returns, tol,
                         detail="The second value train returns lists, for each iteration t, the mean total reward of "
                                "the N trajectories sampled with theta_t.")

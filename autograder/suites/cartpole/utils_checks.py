@@ -26,9 +26,9 @@ import numpy as np
 
 from solutions.cartpole import utils as ref
 
-from ...engine.compare import expect_close, format_value, matrix_tolerance
+from ...engine.compare import call_failure, expect_close, format_value, matrix_tolerance
 from ...engine.suite import Check, Context, Outcome, Seeds
-from .cases import NUM_FEATURES, Trajectories, array_literal, random_lengths
+from .cases import NUM_FEATURES, StandInSpec, Trajectories, array_literal, random_lengths
 from .features import extract_features
 from .mistakes import mistake
 
@@ -48,8 +48,10 @@ class Case:
 def _value_check(part: str, case: Case, candidates: Callable[..., list]) -> Callable[[Context], Outcome]:
     """Compare the student's ``part(*args)`` with the reference's, naming a matching mistake.
 
-    A value that is wrong only because the student's own dependency is (a distribution built on
-    their wrong softmax) passes with a note: the mistake costs points in its own part, not twice.
+    A part that builds on another (the distribution on softmax, the score on the distribution) runs
+    with that function replaced by a stand-in holding the reference's value for the input a correct
+    implementation passes (:func:`_stand_ins`): a wrong softmax costs points in its own part only,
+    and no dependency, however wrong or however it changes between calls, earns the other's points.
     """
     def run(ctx: Context) -> Outcome:
         args = case.make()
@@ -57,46 +59,28 @@ def _value_check(part: str, case: Case, candidates: Callable[..., list]) -> Call
         call = f"{part}({', '.join(_ARG_NAMES[part][:len(args)])})"
         # a score phi(s, a) - E[phi] cancels: its float32 error is relative to the features, not to itself
         tol = matrix_tolerance(np.abs(args[1]) if part == "compute_log_softmax_grad" else expected)
-        result = ctx.call(part, *args)
-        outcome = expect_close(
+        result = ctx.call(part, *args, patch=_stand_ins(part, args))
+        return expect_close(
             result, expected, func=part, inputs=case.describe, tol=tol,
             mistakes=candidates(*args), reproduce=None if case.snippet is None else f"{case.snippet}\n{call}",
         )
-        if outcome.passed or not result.ok or part not in _OWN_DEPENDENCY:
-            return outcome
-        dependency, own_value = _OWN_DEPENDENCY[part]
-        own = own_value(ctx, *args)
-        got = np.asarray(result.value, dtype=float)
-        if own is not None and not tol.close(own, expected) and tol.close(got, own, equal_nan=True):
-            return Outcome(True, f"Right for your own {dependency}, which is graded (and loses points) in its "
-                                 "own part.")
-        return outcome
 
     return run
 
 
-def _own_distribution(ctx: Context, theta: np.ndarray, phis: np.ndarray) -> Optional[np.ndarray]:
-    """softmax(theta^T phis) over the actions, by the student's own compute_softmax."""
-    result = ctx.call("compute_softmax", theta.T @ phis, 1)
-    return np.asarray(result.value, dtype=float) if result.ok and result.value is not None else None
-
-
-def _own_score(ctx: Context, theta: np.ndarray, phis: np.ndarray, action: int) -> Optional[np.ndarray]:
-    """phi(s, a) - phis pi^T with the student's own compute_action_distribution's pi."""
-    result = ctx.call("compute_action_distribution", theta, phis)
-    if not result.ok or result.value is None:
-        return None
-    pi = np.asarray(result.value, dtype=float)
-    if pi.size != phis.shape[1]:
-        return None
-    return phis[:, [action]] - phis @ pi.reshape(-1, 1)
-
-
-# part -> (the part it builds on, what it returns when built on the student's own version of that part)
-_OWN_DEPENDENCY = {
-    "compute_action_distribution": ("compute_softmax", _own_distribution),
-    "compute_log_softmax_grad": ("compute_action_distribution", _own_score),
-}
+def _stand_ins(part: str, args: tuple) -> Optional[dict]:
+    """The stand-in for the function ``part`` builds on, with the reference's value at the input a correct
+    ``part`` passes it (any other input goes to the student's own function)."""
+    if part == "compute_action_distribution":
+        theta, phis = args
+        logits = theta.T @ phis
+        return {"compute_softmax": StandInSpec(("logits", "axis"), [
+            ({"logits": [logits], "axis": [1, -1]}, ref.compute_softmax(logits, 1))])}
+    if part == "compute_log_softmax_grad":
+        theta, phis = args[:2]
+        return {"compute_action_distribution": StandInSpec(("theta", "phis"), [
+            ({"theta": [theta], "phis": [phis]}, ref.compute_action_distribution(theta, phis))])}
+    return None
 
 
 _ARG_NAMES = {
@@ -435,6 +419,29 @@ def _fisher_like_case(seed: int, d: int, samples: int, lamb: float, delta: float
         f"v_grad = rng.standard_normal(({d}, 1))"]))
 
 
+def _eta_zero_gradient(ctx: Context) -> Outcome:
+    """compute_eta(0.01, diag(0.5, 4), 0): g^T F^{-1} g = 0, so only the guard keeps eta finite. Any guard
+    eps > 0 passes (eta = sqrt(0.01 / eps) > 0 and finite); the value cases keep g^T F^{-1} g >= 1."""
+    inputs = "delta = 0.01, fisher = [[0.5, 0], [0, 4]], v_grad = [[0], [0]] (g^T F^-1 g = 0)"
+    result = ctx.call("compute_eta", 0.01, np.diag([0.5, 4.0]), np.zeros((2, 1)))
+    m = mistake("eta_no_guard")
+    hint = f"\nInput: {inputs}\nLikely mistake: {m.title}. {m.hint}"
+    if not result.ok:
+        if result.kind == "exception" and "ZeroDivision" in (result.error or ""):
+            return Outcome(False, "Your compute_eta divided by zero." + hint, m.key)
+        return call_failure(result, "compute_eta", inputs, reproduce="delta = 0.01\nfisher = np.diag([0.5, 4.0])\n"
+                            "v_grad = np.zeros((2, 1))\ncompute_eta(delta, fisher, v_grad)")
+    try:
+        eta = float(np.asarray(result.value, dtype=float).reshape(()))
+    except (TypeError, ValueError, OverflowError):
+        return Outcome(False, f"Your compute_eta returned {format_value(result.value)}; expected a number or a "
+                       f"1 x 1 array.\nInput: {inputs}")
+    if np.isfinite(eta) and eta > 0:
+        return Outcome(True)
+    return Outcome(False, f"Your compute_eta returned {eta!r} for v_grad = 0; expected a finite eta > 0 "
+                   "(sqrt(delta / 1e-6) = 100 with the handout's guard)." + hint, m.key)
+
+
 def _eta_checks(seeds: Seeds) -> list[Check]:
     part = "compute_eta"
     p = Seeds.public
@@ -450,6 +457,8 @@ def _eta_checks(seeds: Seeds) -> list[Check]:
         Check(part, "d = 100 as in CartPole, lamb = 0.001", _value_check(part, _fisher_like_case(
             p("eta/100") % 2**32, NUM_FEATURES, 30, 1e-3, 0.01, False), _eta_mistakes), kind="random"),
     ]
+    checks.append(Check(part, "v_grad = 0: eta is finite (the guard in the denominator)", _eta_zero_gradient,
+                        kind="edge"))
     for i, (d, n, lamb) in enumerate(((7, 4, 0.05), (NUM_FEATURES, 40, 1e-3))):
         rng = np.random.default_rng(seeds.hidden(f"eta/{i}"))
         delta = float(rng.uniform(0.005, 0.1))
