@@ -200,3 +200,19 @@ def test_identical_copies_are_one_pair_and_leave_room_for_the_others(klass: dict
     assert pairs[0] is identical[0] and not any("same-" in p.a + p.b for p in pairs[1:])
     n = len(klass)
     assert len(pairs) == 1 + n * (n - 1) // 2  # the class's pairs, none repeated per copy
+
+
+def test_the_batch_compares_in_a_background_process_with_the_same_ranking(klass: dict[str, str]) -> None:
+    """A batch starts the comparison in a forked process while it grades: the same pairs come back,
+    ranked as in the parent (copies first), and a failure there is an error, not a hang."""
+    import solutions
+    from autograder.batch.similarity import start_similar_pairs
+    from autograder.engine.loader import Submission
+
+    submissions = {key: Submission(key, files={"code.py": code}) for key, code in klass.items()}
+    pairs = start_similar_pairs(submissions, Path(solutions.__file__).parent)()
+    copied = {tuple(sorted((f"honest-{i}", f"copy-of-{i}"))) for i in COPIED_FROM}
+    assert {tuple(sorted((p.a, p.b))) for p in pairs[:len(copied)]} == copied
+    assert all(p.code_a == student_code(submissions[p.a]) for p in pairs)
+    with pytest.raises(RuntimeError, match="FileNotFoundError|NotADirectoryError|UserError"):
+        start_similar_pairs(submissions, Path("/nonexistent-assignment-folder"))()

@@ -40,7 +40,7 @@ from .pool import GradingConfig, Job, run_pool
 from .progress import Progress
 from .report import PartInfo, ReportContext, write_report
 from .similarity import PAGE as SIMILARITY_PAGE
-from .similarity import handout_code, write_similarity
+from .similarity import start_similar_pairs, write_similarity
 
 PathLike = Union[str, Path]
 
@@ -270,6 +270,14 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
             progress.message(f"{', '.join(entry_ids)}: {error.splitlines()[0] if error else 'failed'}")
         progress.advance(failed=payload is None)
 
+    submitted = {e.id: e.submission for e in entries if e.submission is not None}
+    pending_pairs = None
+    if similarity:
+        try:  # compared while the class is graded (it needs the code only)
+            pending_pairs = start_similar_pairs(submitted, get(suite).folder)
+        except Exception as exc:  # noqa: BLE001 - a similarity report is a courtesy
+            notes.append(f"the similarity report could not be made ({type(exc).__name__}: {exc}); "
+                         "rerun with --no-similarity to skip it")
     grading_start = time.monotonic()
     try:
         run_pool(job_list, jobs, config, on_result)
@@ -307,10 +315,9 @@ def _run(entries: list[Entry], kind: str, input_label: str, out: Path, jobs: int
     title = get(suite).title
     written |= write_feedback(out, rows, results, title, notes)
     pairs = None
-    if similarity:
+    if pending_pairs is not None:
         try:
-            pairs = write_similarity(out, {e.id: e.submission for e in entries if e.submission is not None}, title,
-                                     handout_code(get(suite).folder))
+            pairs = write_similarity(out, submitted, title, pairs=pending_pairs())
             summary.similar_pairs = pairs
             written.add(SIMILARITY_PAGE)
         except Exception as exc:  # a similarity report is a courtesy: the grades are written already

@@ -24,7 +24,7 @@ import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from ..engine.loader import Submission
 from ..fileio import write_text_atomic
@@ -191,10 +191,54 @@ def render_page(pairs: Sequence[Pair], title: str) -> str:
 
 
 def write_similarity(outdir: Path, submissions: dict[str, Submission], title: str,
-                     handout: Optional[str] = None) -> list[Pair]:
+                     handout: Optional[str] = None, pairs: Optional[Sequence[Pair]] = None) -> list[Pair]:
     """Compare every pair of ``submissions`` (entry id -> submission) and write ``outdir/similarity.html``;
-    returns the top pairs (the report lists them)."""
-    pairs = similar_pairs({key: student_code(sub) for key, sub in submissions.items()},
-                          handout_code() if handout is None else handout)
+    returns the top pairs (the report lists them). ``pairs``: already computed (``start_similar_pairs``)."""
+    if pairs is None:
+        pairs = similar_pairs({key: student_code(sub) for key, sub in submissions.items()},
+                              handout_code() if handout is None else handout)
     write_text_atomic(Path(outdir) / PAGE, render_page(pairs, title))
-    return pairs
+    return list(pairs)
+
+
+def start_similar_pairs(submissions: dict[str, Submission], assignment_folder: Path) -> Callable[[], list[Pair]]:
+    """Start ``similar_pairs`` of ``submissions`` against the handout of the assignment authored in
+    ``assignment_folder``, in a forked process; return a function that waits for the pairs.
+
+    The comparison needs the code only, not the grades, so a batch runs it while the class is graded
+    (tokenizing and comparing every pair is otherwise a few seconds of the parent's time after it).
+    The function raises RuntimeError if the process failed or was interrupted.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_send_similar_pairs, args=(send, submissions, assignment_folder), daemon=True)
+    process.start()
+    send.close()
+
+    def wait() -> list[Pair]:
+        try:
+            kind, value = receive.recv()
+        except EOFError:
+            raise RuntimeError("the comparison process ended without an answer "
+                               f"(exit code {process.exitcode})") from None
+        finally:
+            receive.close()
+            process.join(timeout=5)
+        if kind != "pairs":
+            raise RuntimeError(value)
+        return value
+
+    return wait
+
+
+def _send_similar_pairs(send, submissions: dict[str, Submission], assignment_folder: Path) -> None:  # noqa: ANN001
+    try:
+        pairs = similar_pairs({key: student_code(sub) for key, sub in submissions.items()},
+                              handout_code(assignment_folder))
+        send.send(("pairs", pairs))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which notes it
+        send.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        send.close()
