@@ -232,15 +232,22 @@ def _sample_failure(ctx: Context, case: SampleCase, result: Any, inputs: str) ->
     return call_failure(result, "sample", inputs)
 
 
+def _sampled(ctx: Context, case: SampleCase, theta: np.ndarray,
+             inputs: str) -> tuple[Optional[Rollouts], Optional[Outcome]]:
+    """Call the student's ``sample`` on ``case`` (the grader's features patched in) and read its
+    trajectories: ``(rollouts, None)``, or ``(None, the failed outcome)``."""
+    result = ctx.call("sample", theta, case.env, case.N, seed=case.seed, timeout=SAMPLE_SECONDS,
+                      patch=PRISTINE_FEATURES)
+    if not result.ok:
+        return None, _sample_failure(ctx, case, result, inputs)
+    return _as_rollouts(result.value, case, inputs)
+
+
 def _check_sample(case: SampleCase) -> Callable[[Context], Outcome]:
     def run(ctx: Context) -> Outcome:
         theta = case.theta()
         inputs = case.describe()
-        result = ctx.call("sample", theta, case.env, case.N, seed=case.seed, timeout=SAMPLE_SECONDS,
-                          patch=PRISTINE_FEATURES)
-        if not result.ok:
-            return _sample_failure(ctx, case, result, inputs)
-        rollouts, failure = _as_rollouts(result.value, case, inputs)
+        rollouts, failure = _sampled(ctx, case, theta, inputs)
         if failure is not None:
             return failure
         assert rollouts is not None
@@ -254,11 +261,7 @@ def _check_action_distribution(case: SampleCase) -> Callable[[Context], Outcome]
     def run(ctx: Context) -> Outcome:
         theta = case.theta()
         inputs = case.describe()
-        result = ctx.call("sample", theta, case.env, case.N, seed=case.seed, timeout=SAMPLE_SECONDS,
-                          patch=PRISTINE_FEATURES)
-        if not result.ok:
-            return _sample_failure(ctx, case, result, inputs)
-        rollouts, failure = _as_rollouts(result.value, case, inputs)
+        rollouts, failure = _sampled(ctx, case, theta, inputs)
         if failure is not None:
             return failure
         assert rollouts is not None and case.env.constant_state is not None
