@@ -49,6 +49,31 @@ def test_demo_show_grades_only_that_sample(monkeypatch: pytest.MonkeyPatch) -> N
     assert asked == [["trpo-step"]]
 
 
+def test_demo_show_a_name_two_assignments_share_asks_which(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # both assignments have a sample "correct": --show says which flag picks one, and grades nothing
+    import autograder.demo
+
+    graded: list = []
+    monkeypatch.setattr(autograder.demo, "run_demo", lambda *a, **k: graded.append(a) or [])
+    assert main(["demo", "--show", "correct"]) == 2
+    assert "exists in cartpole and npg: add --assignment" in capsys.readouterr().err
+    assert graded == []
+
+
+def test_demo_samples_of_the_same_name_are_graded_apart() -> None:
+    # two samples named "correct" must not share a folder (one would be graded with the other's files)
+    from autograder.demo import run_demo
+
+    rows = run_demo(["correct"], show=False)
+    assert sorted(r.sample.assignment for r in rows) == ["cartpole", "npg"]
+    for row in rows:
+        files = set(row.report.submission.files)
+        assert not ({"kl.py", "npg.py"} & files and {"utils.py", "train.py"} & files), files
+        assert abs(row.report.score - row.report.max_score) < 1e-9
+
+
 def test_grade_json_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
     materialise(next(s for s in SAMPLES if s.name == "reversed-kl"), tmp_path / "sub")
     proc = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(tmp_path / "sub"), "--json"],

@@ -41,10 +41,15 @@ def run_demo(names: Optional[Sequence[str]] = None, show: bool = True,
     from ..grade import grade
 
     chosen = [s for s in demo_samples(assignment) if not names or s.name in names]
+    several = len({s.assignment for s in chosen}) > 1
     rows = []
     with tempfile.TemporaryDirectory(prefix="npg-demo-") as tmp:
         for sample in chosen:
-            path = materialise(sample, Path(tmp) / sample.name)
+            if show and several and (not rows or rows[-1].sample.assignment != sample.assignment):
+                from ..registry import get
+
+                print(f"[{sample.assignment}: {get(sample.assignment).title}]", flush=True)
+            path = materialise(sample, Path(tmp) / (sample.assignment or "default") / sample.name)
             report, _ = grade(path, assignment=sample.assignment)
             rows.append(DemoRow(sample, report))
             if show:

@@ -28,6 +28,13 @@ def run(args: argparse.Namespace) -> int:
 
         raise UserError(f"unknown sample(s) {', '.join(sorted(unknown))}; choose from "
                         + ", ".join(s.name for s in samples))
+    if args.show:
+        owners = sorted({s.assignment for s in samples if s.name == args.show})
+        if len(owners) > 1:
+            from ..errors import UserError
+
+            raise UserError(f"sample {args.show} exists in {' and '.join(owners)}: add --assignment "
+                            f"{owners[0]} (or {', '.join(owners[1:])})")
     if args.show and names is None:
         names = [args.show]  # --show one sample: grade that one, not all of them
     print(header())
