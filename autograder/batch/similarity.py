@@ -213,7 +213,8 @@ def start_similar_pairs(submissions: dict[str, Submission], assignment_folder: P
 
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_send_similar_pairs, args=(send, submissions, assignment_folder), daemon=True)
+    process = context.Process(target=_send_similar_pairs, args=(receive, send, submissions, assignment_folder),
+                              daemon=True)
     process.start()
     send.close()
 
@@ -233,7 +234,16 @@ def start_similar_pairs(submissions: dict[str, Submission], assignment_folder: P
     return wait
 
 
-def _send_similar_pairs(send, submissions: dict[str, Submission], assignment_folder: Path) -> None:  # noqa: ANN001
+def _send_similar_pairs(receive, send, submissions: dict[str, Submission],  # noqa: ANN001
+                        assignment_folder: Path) -> None:
+    # Hold neither the parent's end of the pipe (if the parent dies, sending fails instead of blocking
+    # forever) nor its stdout and stderr (a caller waiting for them to close must not wait for us).
+    receive.close()
+    import os
+
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
     try:
         pairs = similar_pairs({key: student_code(sub) for key, sub in submissions.items()},
                               handout_code(assignment_folder))
