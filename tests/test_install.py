@@ -63,7 +63,9 @@ def test_the_installed_packages_come_from_the_venv_not_the_checkout(installed):
 def test_demo_and_grade_run_from_any_folder(installed):
     bin_dir, env, work = installed
     demo = _run([str(bin_dir / "autograder"), "demo"], work, env).stdout
-    assert "correct            100.0/100" in demo, demo
+    # both assignments' correct samples get full marks from a plain install (the CartPole one needs
+    # scikit-learn and gymnasium, dependencies of the project: without them its train lost 12 points)
+    assert demo.count("correct            100.0/100") == 2, demo
     submission = materialise(SAMPLES[0], work / "correct")
     _run([str(bin_dir / "autograder"), "grade", str(submission), "-o", str(work / "results.json")], work, env)
     results = json.loads((work / "results.json").read_text())

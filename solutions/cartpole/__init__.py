@@ -1,7 +1,7 @@
 """Reference solution of the course's CartPole NPG assignment (random-Fourier-feature policies).
 
-A subpackage of its own: it needs scikit-learn and gymnasium (the ``cartpole`` extra), which the
-tabular homework does not, so ``solutions/__init__.py`` does not import it. Students fill
+A subpackage of its own: it needs scikit-learn and gymnasium, which the tabular homework does not,
+so ``solutions/__init__.py`` does not import it (importing them costs about 2 s). Students fill
 ``utils.py`` and ``train.py``; the course's 2025 handout called them ``npg_utils.py`` and
 ``train_npg.py``.
 
