@@ -238,12 +238,17 @@ def _send_similar_pairs(receive, send, submissions: dict[str, Submission],  # no
                         assignment_folder: Path) -> None:
     # Hold neither the parent's end of the pipe (if the parent dies, sending fails instead of blocking
     # forever) nor its stdout and stderr (a caller waiting for them to close must not wait for us).
+    # Nor any other inherited descriptor, such as the batch's lock on OUTDIR: after a kill -9 of the
+    # batch, a rerun must not find OUTDIR locked while this process finishes.
     receive.close()
     import os
 
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    keep = send.fileno()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 1 << 16)
     try:
         pairs = similar_pairs({key: student_code(sub) for key, sub in submissions.items()},
                               handout_code(assignment_folder))
