@@ -64,11 +64,10 @@ def grade_chunk(variant: str, ids: Sequence[int], full: bool = False) -> dict[st
     "cross_checked", "error"}``; a check is named ``"part: check name"``.
     """
     from autograder.engine.loader import load_submission
-    from autograder.engine.runner import grade_submission, load_suite, provided_files
+    from autograder.engine.runner import grade_submission, load_suite, provided_files, suite_codecs
     from autograder.engine.sandbox import Limits, Sandbox
     from autograder.engine.secret import DEVELOPMENT_SECRET
     from autograder.engine.suite import Context, Seeds
-    from autograder.registry import get
 
     spec = next(s for s in _catalogue() if s.name == variant)
     from submissions import build  # importable once _catalogue() has put tests/ on the path
@@ -102,8 +101,8 @@ def grade_chunk(variant: str, ids: Sequence[int], full: bool = False) -> dict[st
     public, first_hidden, _, _ = full_grade(ids[0])
     # One child for the whole chunk: the per-id budgets of Limits() times the number of ids.
     limits = Limits(submission_seconds=Limits.submission_seconds * len(ids), cpu_seconds=Limits.cpu_seconds * len(ids))
-    with Sandbox(submission.sandbox_files(), provided_files("npg"), limits, reuse_worker=True) as box:
-        box.codecs = list(getattr(get("npg").import_suite(), "CODECS", ()))
+    with Sandbox(submission.sandbox_files(), provided_files("npg"), limits, reuse_worker=True,
+                 codecs=suite_codecs("npg")) as box:
         for identity in ids:
             suite = load_suite("npg", Seeds(DEVELOPMENT_SECRET, str(identity)))
             context = Context(box, suite)

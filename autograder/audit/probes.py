@@ -44,7 +44,7 @@ from solutions.mdp import (
 
 from ..demo.samples import reference_folder
 from ..engine.isolation import Isolation
-from ..engine.runner import provided_files
+from ..engine.runner import provided_files, suite_codecs
 from ..engine.sandbox import FVP, RNG, Limits, Sandbox, SubmissionFiles
 from ..engine.stats import (
     EQUIVALENCE_ATOL,
@@ -266,7 +266,7 @@ def probe_submission(
     harness = INPUT_CHECK_SOURCE + f"\nFUNCTIONS = {[(p.module, p.func) for p in PARTS]!r}\n"
     files = SubmissionFiles({**files.files, f"{INPUT_CHECK_MODULE}.py": harness}, files.notebook_cells)
     with Sandbox(files, provided_files(ASSIGNMENT), limits or Limits(), isolation, [reference_folder()],
-                 codecs=suite.CODECS) as box:
+                 codecs=suite_codecs(ASSIGNMENT)) as box:
         for n, probe in enumerate(_PROBES, start=1):
             result = box.call(modules[probe.part], functions[probe.part], probe.args, probe.kwargs,
                               fvp_matrix=probe.fvp)

@@ -113,6 +113,11 @@ def provided_files(suite_name: Optional[str] = DEFAULT_SUITE) -> list[Path]:
                                                                      getattr(module, "CHILD_FILES", ())]
 
 
+def suite_codecs(suite_name: Optional[str] = DEFAULT_SUITE) -> list:
+    """How the assignment's domain objects cross to the sandbox child: its suite's ``CODECS``."""
+    return list(getattr(_assignment(suite_name).import_suite(), "CODECS", ()))
+
+
 mdp_source = provided_files  # the name earlier versions (and tests) use
 
 
@@ -150,7 +155,7 @@ def grade_submission(
                     reuse_worker=reuse_worker) as box:
         box.start_early()  # the child imports numpy while the suite is built
         suite = load_suite(assignment.name, Seeds(secret, identity))
-        box.codecs = list(getattr(assignment.import_suite(), "CODECS", ()))
+        box.codecs = suite_codecs(assignment.name)
         results: list[CheckResult] = []
         report = GradeReport(suite, results, submission, identity, isolation.name, notes=list(submission.notes))
         try:
