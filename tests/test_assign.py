@@ -76,6 +76,13 @@ def test_assign_check_passes_on_main(capsys: pytest.CaptureFixture) -> None:
     assert "up to date" in capsys.readouterr().out
 
 
+def test_every_registered_handout_is_up_to_date(capsys: pytest.CaptureFixture) -> None:
+    # `autograder assign --check` with no --assignment checks them all (CartPole's handout once
+    # lacked the shared grading_stats.py that the npg one had)
+    assert main(["assign", "--check"]) == 0, capsys.readouterr()
+    assert "up to date" in capsys.readouterr().out
+
+
 def test_no_solution_line_appears_in_assignments() -> None:
     manifest = load_manifest(SOLUTIONS)
     solution: set[str] = set()
